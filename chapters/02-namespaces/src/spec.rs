@@ -1,0 +1,144 @@
+//! What to run, and how isolated: the description the parent hands to the child.
+
+use std::path::PathBuf;
+
+/// Which of the eight namespaces the container gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Namespaces {
+    /// Hostname and NIS domain name (CLONE_NEWUTS, 2006).
+    pub uts: bool,
+    /// Process IDs: the container's init is PID 1 (CLONE_NEWPID, 2008).
+    pub pid: bool,
+    /// The mount table (CLONE_NEWNS, 2002 — the first one, hence the odd name).
+    pub mount: bool,
+    /// Network devices, addresses, routes, ports (CLONE_NEWNET, 2009).
+    pub net: bool,
+    /// System V IPC objects and POSIX message queues (CLONE_NEWIPC, 2006).
+    pub ipc: bool,
+    /// User and group IDs, and the capabilities that go with them (CLONE_NEWUSER, 2013).
+    pub user: bool,
+    /// The view of the cgroup tree (CLONE_NEWCGROUP, 2016).
+    pub cgroup: bool,
+    /// CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets (CLONE_NEWTIME, 2020).
+    pub time: bool,
+}
+
+impl Namespaces {
+    /// Every namespace Linux has.
+    pub fn all() -> Self {
+        Namespaces {
+            uts: true,
+            pid: true,
+            mount: true,
+            net: true,
+            ipc: true,
+            user: true,
+            cgroup: true,
+            time: true,
+        }
+    }
+
+    /// None at all: the command shares everything with the host.
+    pub fn none() -> Self {
+        Namespaces::default()
+    }
+
+    /// The names of the selected namespaces, as `lsns` prints them.
+    pub fn names(&self) -> Vec<&'static str> {
+        let all = [
+            (self.user, "user"),
+            (self.mount, "mnt"),
+            (self.uts, "uts"),
+            (self.ipc, "ipc"),
+            (self.pid, "pid"),
+            (self.net, "net"),
+            (self.cgroup, "cgroup"),
+            (self.time, "time"),
+        ];
+        all.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect()
+    }
+}
+
+/// One line of `/proc/PID/uid_map` or `gid_map`: `count` IDs starting at
+/// `container_id` inside are `host_id`… outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMapping {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub count: u32,
+}
+
+impl IdMapping {
+    /// The default mapping: container root is host ID 100000, and 65536 IDs follow
+    /// (the range `useradd` gives the first user in /etc/subuid).
+    pub const DEFAULT: IdMapping = IdMapping {
+        container_id: 0,
+        host_id: 100_000,
+        count: 65_536,
+    };
+
+    /// The line the kernel expects in uid_map / gid_map.
+    pub fn to_map_line(&self) -> String {
+        format!("{} {} {}\n", self.container_id, self.host_id, self.count)
+    }
+}
+
+/// Everything the container needs, decided before it starts.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// Short id; used in process names and as the default hostname.
+    pub name: String,
+    /// The directory that becomes "/" (bind-mounted onto itself unless a hook prepares it).
+    pub rootfs: PathBuf,
+    pub namespaces: Namespaces,
+    /// Needs `uts`; default: `name`.
+    pub hostname: Option<String>,
+    /// The command, looked up in the PATH of `env`, inside the rootfs.
+    pub argv: Vec<String>,
+    /// The command's whole environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory inside the container (default "/").
+    pub workdir: Option<PathBuf>,
+    /// Used when `namespaces.user`.
+    pub uid_map: Vec<IdMapping>,
+    pub gid_map: Vec<IdMapping>,
+    pub readonly_rootfs: bool,
+    /// Trainer mode: stop once the namespaces exist, just before the command runs.
+    pub pause: bool,
+}
+
+impl ContainerSpec {
+    /// A spec with sensible defaults: no namespaces selected, hostname = name,
+    /// a minimal environment, cwd "/", container root mapped to host 100000.
+    pub fn new(name: &str, rootfs: impl Into<PathBuf>, argv: Vec<String>) -> Self {
+        ContainerSpec {
+            name: name.to_string(),
+            rootfs: rootfs.into(),
+            namespaces: Namespaces::none(),
+            hostname: None,
+            argv,
+            env: vec![
+                (
+                    "PATH".into(),
+                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                ),
+                ("HOME".into(), "/root".into()),
+                (
+                    "TERM".into(),
+                    std::env::var("TERM").unwrap_or_else(|_| "xterm".into()),
+                ),
+                ("HOSTNAME".into(), name.to_string()),
+            ],
+            workdir: None,
+            uid_map: vec![IdMapping::DEFAULT],
+            gid_map: vec![IdMapping::DEFAULT],
+            readonly_rootfs: false,
+            pause: false,
+        }
+    }
+
+    /// The hostname the container gets when it has a UTS namespace.
+    pub fn effective_hostname(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.name)
+    }
+}
