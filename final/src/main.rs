@@ -1,5 +1,7 @@
 //! `minibox`: a small container engine composed from the chapters.
 
+mod doctor;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use std::path::PathBuf;
 #[command(
     name = "minibox",
     version,
-    about = "containers from scratch: a small engine built chapter by chapter"
+    about = "Containers from scratch: a small engine built chapter by chapter"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -17,6 +19,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check this machine: root, kernel, cgroup layout, namespaces, overlayfs, busybox.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a busybox root filesystem from the host's static busybox (offline).
     Rootfs {
         /// Where to create it (must not exist, or be empty).
@@ -26,14 +34,34 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(err) = run(cli) {
-        eprintln!("minibox: error: {err:#}");
-        std::process::exit(125);
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("minibox: error: {err:#}");
+            std::process::exit(125);
+        }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Doctor { json } => {
+            let checks = doctor::run_checks();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&checks).context("encoding the report")?
+                );
+            } else {
+                colored::control::set_override(
+                    std::io::IsTerminal::is_terminal(&std::io::stdout())
+                        && std::env::var_os("NO_COLOR").is_none(),
+                );
+                doctor::print_report(&checks);
+            }
+            let failed = checks.iter().any(|c| c.status == doctor::Status::Fail);
+            Ok(if failed { 1 } else { 0 })
+        }
         Command::Rootfs { dir } => {
             let busybox = ch01_chroot::rootfs::find_busybox()?;
             ch01_chroot::rootfs::create_busybox_rootfs(&dir, &busybox)
@@ -43,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.display(),
                 busybox.display()
             );
-            Ok(())
+            Ok(0)
         }
     }
 }
