@@ -1,6 +1,8 @@
 //! `minibox doctor` must describe the machine it runs on — checked against
 //! the raw facts in /proc/self/mountinfo, read here independently.
 
+#![allow(clippy::expect_used)]
+
 use minibox_testkit::{require_root, run, text};
 use std::process::Command;
 

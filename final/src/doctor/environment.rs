@@ -54,10 +54,7 @@ fn container_engine() -> Option<String> {
 /// True when "/" is mounted from a block device (/dev/…), as on a VM or laptop.
 fn root_is_a_block_device() -> bool {
     let mountinfo = read_trimmed("/proc/self/mountinfo").unwrap_or_default();
-    mountinfo
-        .lines()
-        .filter(|l| l.split_whitespace().nth(4) == Some("/"))
-        .last()
+    super::mounts::root_mount_line(&mountinfo)
         .and_then(|l| l.split(" - ").nth(1))
         .and_then(|right| right.split_whitespace().nth(1))
         .is_some_and(|source| source.starts_with("/dev/"))

@@ -7,10 +7,7 @@ use super::{read_trimmed, Check, Status};
 pub fn check_root_propagation() -> Check {
     let mountinfo = read_trimmed("/proc/self/mountinfo").unwrap_or_default();
     // Fields: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - …; "/" is the last mount at "/".
-    let root = mountinfo
-        .lines()
-        .filter(|l| l.split_whitespace().nth(4) == Some("/"))
-        .last();
+    let root = root_mount_line(&mountinfo);
     let Some(root) = root else {
         return Check::new(
             "propagation",
@@ -63,4 +60,11 @@ pub fn check_overlayfs() -> Check {
         Check::new("overlayfs", Status::Fail, "this kernel has no overlayfs (chapters 04–06 need it)")
             .fix("use a distribution kernel (Ubuntu, Debian, Fedora all have it), or build with CONFIG_OVERLAY_FS")
     }
+}
+
+/// The mountinfo line of "/" (the last one mounted there wins, as in path lookup).
+pub(crate) fn root_mount_line(mountinfo: &str) -> Option<&str> {
+    mountinfo
+        .lines()
+        .rfind(|l| l.split_whitespace().nth(4) == Some("/"))
 }
