@@ -1,0 +1,116 @@
+#!/bin/sh
+# /init of the cgroup-v2 lane's guest (busybox sh, PID 1).
+#
+# scripts/vm/run-v2-lane copies this file into the initramfs as /init, next to
+# /minibox-vm/{env,modules.list,tests.list}. It runs twice:
+#
+#   stage 1 (on the initramfs itself): copy everything into a tmpfs and
+#     switch_root into it. The initramfs root ("rootfs") can never be
+#     pivot_root'ed away from, and our tests pivot_root into their containers,
+#     exactly as on a real host whose / is a real filesystem.
+#   stage 2 (on the tmpfs): mount the API filesystems and cgroup2 — and no v1
+#     hierarchy at all —, load modules, put ourselves in a non-root cgroup like
+#     systemd does on a laptop, run the tests, print one machine-readable
+#     result line, power off.
+#
+# Everything the host parses starts with "MINIBOX-VM-".
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+if [ "$1" != stage2 ]; then
+    mount -t proc proc /proc
+    mkdir -p /newroot
+    # 80% of RAM: the tests' temporary rootfs copies live here too.
+    mount -t tmpfs -o size=80%,mode=0755 newroot /newroot
+    for entry in /*; do
+        case "$entry" in
+            /newroot|/proc|/sys|/dev) ;;
+            *) cp -a "$entry" /newroot/ ;;
+        esac
+    done
+    mkdir -p /newroot/proc /newroot/sys /newroot/dev
+    umount /proc
+    exec switch_root /newroot /init stage2
+    echo "MINIBOX-VM-RESULT: exit=125 reason=switch_root-failed"
+    poweroff -f
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /run && mount -t tmpfs -o mode=0755 tmpfs /run
+# The one and only cgroup hierarchy. The kernel also runs with cgroup_no_v1=all,
+# so nothing can mount a v1 hierarchy behind our back.
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+hostname minibox-v2-lane
+
+# shellcheck disable=SC1091
+. /minibox-vm/env
+
+echo "MINIBOX-VM-STAGE: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+
+# Modules in dependency order (the host resolved the order from .modinfo).
+while read -r module; do
+    [ -n "$module" ] || continue
+    if ! insmod "/lib/modules/minibox/$module" 2>/tmp/insmod.err; then
+        # "File exists": built in or already loaded. Anything else is worth a line.
+        grep -q 'exists' /tmp/insmod.err || echo "MINIBOX-VM-WARN: insmod $module: $(cat /tmp/insmod.err)"
+    fi
+done </minibox-vm/modules.list
+
+# Enable every controller the kernel offers in the root, like systemd does.
+cg=/sys/fs/cgroup
+enable_all() {
+    for c in $(cat "$1/cgroup.controllers"); do
+        echo "+$c" >"$1/cgroup.subtree_control" 2>/dev/null ||
+            echo "MINIBOX-VM-WARN: cannot enable $c in $1/cgroup.subtree_control"
+    done
+}
+enable_all "$cg"
+
+# Where the tests run: "nested" (the default) mirrors a systemd host, where
+# `sudo cargo test` runs inside a leaf like /user.slice/…/session-2.scope and
+# the "no internal processes" rule applies to it; "root" keeps us in "/".
+if [ "${MINIBOX_VM_CGROUP:-nested}" = nested ]; then
+    mkdir -p "$cg/minibox.slice/tests.scope"
+    enable_all "$cg/minibox.slice"
+    echo $$ >"$cg/minibox.slice/tests.scope/cgroup.procs"
+fi
+
+echo "MINIBOX-VM-MOUNTINFO-BEGIN"
+cat /proc/self/mountinfo
+echo "MINIBOX-VM-MOUNTINFO-END"
+echo "MINIBOX-VM-CGROUP-CONTROLLERS: $(cat $cg/cgroup.controllers)"
+echo "MINIBOX-VM-CGROUP-SUBTREE-CONTROL: $(cat $cg/cgroup.subtree_control)"
+echo "MINIBOX-VM-SELF-CGROUP: $(cat /proc/self/cgroup)"
+
+# tests.list: one line per test executable: "<executable> <working directory> <label>".
+ran=0
+failed=0
+first_failure=0
+while read -r exe dir label; do
+    [ -n "$exe" ] || continue
+    ran=$((ran + 1))
+    echo "MINIBOX-VM-TEST-BEGIN: $label"
+    start=$(date +%s)
+    # stdin from /dev/null: the test harness must never wait on the console.
+    # shellcheck disable=SC2086
+    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
+    rc=$?
+    echo "MINIBOX-VM-TEST: $label exit=$rc seconds=$(($(date +%s) - start))"
+    if [ "$rc" -ne 0 ]; then
+        failed=$((failed + 1))
+        [ "$first_failure" -ne 0 ] || first_failure=$rc
+    fi
+done </minibox-vm/tests.list
+
+# Nothing left behind? A test that leaks a cgroup shows here.
+echo "MINIBOX-VM-LEFTOVER-CGROUPS: $(cd $cg && find . -mindepth 1 -type d | grep -v '^./minibox.slice$' | grep -v '^./minibox.slice/tests.scope$' | tr '\n' ' ')"
+
+echo "MINIBOX-VM-RESULT: exit=$first_failure failed=$failed ran=$ran"
+sync
+poweroff -f
