@@ -1,1 +1,23 @@
-//! Placeholder: this chapter is being written.
+//! Chapter 04 — copy-on-write layers with overlayfs: one image, many containers.
+//!
+//! The pieces: the mount options and their one-page limit ([`options`]), the
+//! mount itself ([`mount`]), the container's own directories ([`state`]), how
+//! deletions are recorded ([`whiteout`]), and reading the changes back as a
+//! `docker diff` ([`diff`], over the lower view in [`lower`]).
+
+pub mod diff;
+pub mod error;
+pub mod lower;
+pub mod mount;
+pub mod mountinfo;
+pub mod options;
+pub mod state;
+pub mod usage;
+pub mod whiteout;
+
+pub use diff::{diff, Change, ChangeKind};
+pub use error::OverlayError;
+pub use mount::{mount_overlay, unmount_overlay};
+pub use options::{MountPlan, PathForm};
+pub use state::StateDir;
+pub use whiteout::XattrNamespace;
