@@ -80,6 +80,7 @@ pub enum LayoutError {
 }
 
 impl CgroupLayout {
+    // ANCHOR: detect
     /// Reads the layout of the running system.
     pub fn detect() -> Result<CgroupLayout, LayoutError> {
         let read = |path: &str| {
@@ -102,6 +103,7 @@ impl CgroupLayout {
         }
         Ok(layout)
     }
+    // ANCHOR_END: detect
 
     /// Works the layout out from the text of /proc/self/mountinfo and /proc/self/cgroup.
     /// `v2.controllers` stays empty: it needs the filesystem.
