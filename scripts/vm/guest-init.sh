@@ -17,6 +17,7 @@
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
+# ANCHOR: stage1
 if [ "$1" != stage2 ]; then
     mount -t proc proc /proc
     mkdir -p /newroot
@@ -31,9 +32,10 @@ if [ "$1" != stage2 ]; then
     mkdir -p /newroot/proc /newroot/sys /newroot/dev
     umount /proc
     exec switch_root /newroot /init stage2
-    echo "MINIBOX-VM-RESULT: exit=125 reason=switch_root-failed"
+    echo "MINIBOX-VM-ERROR: switch_root failed"
     poweroff -f
 fi
+# ANCHOR_END: stage1
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -43,9 +45,11 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /run && mount -t tmpfs -o mode=0755 tmpfs /run
+# ANCHOR: cgroup2
 # The one and only cgroup hierarchy. The kernel also runs with cgroup_no_v1=all,
 # so nothing can mount a v1 hierarchy behind our back.
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+# ANCHOR_END: cgroup2
 hostname minibox-v2-lane
 
 # shellcheck disable=SC1091
@@ -62,6 +66,7 @@ while read -r module; do
     fi
 done </minibox-vm/modules.list
 
+# ANCHOR: controllers
 # Enable every controller the kernel offers in the root, like systemd does.
 cg=/sys/fs/cgroup
 enable_all() {
@@ -80,6 +85,7 @@ if [ "${MINIBOX_VM_CGROUP:-nested}" = nested ]; then
     enable_all "$cg/minibox.slice"
     echo $$ >"$cg/minibox.slice/tests.scope/cgroup.procs"
 fi
+# ANCHOR_END: controllers
 
 echo "MINIBOX-VM-MOUNTINFO-BEGIN"
 cat /proc/self/mountinfo
@@ -88,6 +94,7 @@ echo "MINIBOX-VM-CGROUP-CONTROLLERS: $(cat $cg/cgroup.controllers)"
 echo "MINIBOX-VM-CGROUP-SUBTREE-CONTROL: $(cat $cg/cgroup.subtree_control)"
 echo "MINIBOX-VM-SELF-CGROUP: $(cat /proc/self/cgroup)"
 
+# ANCHOR: run-tests
 # tests.list: one line per test executable: "<executable> <working directory> <label>".
 ran=0
 failed=0
@@ -98,8 +105,10 @@ while read -r exe dir label; do
     echo "MINIBOX-VM-TEST-BEGIN: $label"
     start=$(date +%s)
     # stdin from /dev/null: the test harness must never wait on the console.
+    # A per-executable timeout: one hung test must not eat the whole lane.
     # shellcheck disable=SC2086
-    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
+    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec timeout -s KILL "${MINIBOX_VM_TEST_TIMEOUT:-600}" \
+        "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
     rc=$?
     echo "MINIBOX-VM-TEST: $label exit=$rc seconds=$(($(date +%s) - start))"
     if [ "$rc" -ne 0 ]; then
@@ -114,3 +123,4 @@ echo "MINIBOX-VM-LEFTOVER-CGROUPS: $(cd $cg && find . -mindepth 1 -type d | grep
 echo "MINIBOX-VM-RESULT: exit=$first_failure failed=$failed ran=$ran"
 sync
 poweroff -f
+# ANCHOR_END: run-tests
