@@ -51,6 +51,8 @@ mkdir -p /run && mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 # ANCHOR_END: cgroup2
 hostname minibox-v2-lane
+# Loopback only (there is no NIC): tests may talk to 127.0.0.1.
+ip link set lo up
 
 # shellcheck disable=SC1091
 . /minibox-vm/env
