@@ -1,17 +1,36 @@
 //! The parent side: clone the child into its namespaces, map its IDs, run the
 //! hooks, and supervise it.
 
+use crate::child::{child_main, ChildContext, PauseGates};
 use crate::error::NamespaceError;
 use crate::hooks::Hooks;
-use crate::spec::ContainerSpec;
+use crate::init::read_fate;
+use crate::spec::{ContainerSpec, Namespaces};
+use crate::trainer::pause_for_trainer;
+use crate::userns::write_id_maps;
+use ch01_chroot::child_report::{ChildFailure, ReportPipe};
+use ch01_chroot::gate::Gate;
 use ch01_chroot::{Exit, Narrator};
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::{pipe2, Pid};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// The child's stack. It runs all of the setup and the init loop on it.
+const CHILD_STACK_SIZE: usize = 1024 * 1024;
 
 /// A running container, seen from the host.
 #[derive(Debug)]
 pub struct Container {
     init: Pid,
+    /// Init writes how the command ended here before it exits.
+    fate: OwnedFd,
+    /// Set once waitpid has collected init, so we never wait twice.
+    exit: Option<Exit>,
 }
 
 impl Container {
@@ -22,28 +41,234 @@ impl Container {
 
     /// Blocks until the container ends; the command's exit (signal → [`Exit::Signal`]).
     pub fn wait(self) -> Result<Exit, NamespaceError> {
-        Err(NamespaceError::Unimplemented("Container::wait"))
+        if let Some(exit) = self.exit {
+            return Ok(exit);
+        }
+        let init_exit = ch01_chroot::process::wait_for_exit(self.init)
+            .map_err(NamespaceError::sys("waitpid"))?;
+        Ok(self.command_exit(init_exit))
     }
 
-    /// Non-blocking: `None` while the container runs.
+    /// Non-blocking (WNOHANG): `None` while the container runs.
     pub fn try_wait(&mut self) -> Result<Option<Exit>, NamespaceError> {
-        Err(NamespaceError::Unimplemented("Container::try_wait"))
+        if self.exit.is_some() {
+            return Ok(self.exit);
+        }
+        loop {
+            match waitpid(self.init, Some(WaitPidFlag::WNOHANG)) {
+                Ok(status) => {
+                    return Ok(Exit::from_wait_status(status).map(|init_exit| {
+                        let exit = self.command_exit(init_exit);
+                        self.exit = Some(exit);
+                        exit
+                    }))
+                }
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    return Err(NamespaceError::Sys {
+                        call: "waitpid",
+                        errno,
+                    })
+                }
+            }
+        }
     }
 
     /// Sends `sig` to the container's init, which forwards it to the command.
+    /// (SIGKILL and SIGSTOP cannot be caught: they hit init itself, and
+    /// killing init kills the whole PID namespace.)
     pub fn signal(&self, sig: Signal) -> Result<(), NamespaceError> {
-        nix::sys::signal::kill(self.init, sig).map_err(NamespaceError::sys("kill"))
+        kill(self.init, sig).map_err(NamespaceError::sys("kill"))
+    }
+
+    /// Init reports the command's fate; if init itself was killed, that is the answer.
+    fn command_exit(&self, init_exit: Exit) -> Exit {
+        read_fate(&self.fate).unwrap_or(init_exit)
     }
 }
 
+/// Checks what can be checked before cloning, so mistakes get clear errors.
+fn preflight(spec: &ContainerSpec) -> Result<PathBuf, NamespaceError> {
+    if spec.argv.is_empty() {
+        return Err(NamespaceError::NoCommand);
+    }
+    if !spec.rootfs.exists() {
+        return Err(NamespaceError::RootfsMissing(spec.rootfs.clone()));
+    }
+    if !spec.rootfs.is_dir() {
+        return Err(NamespaceError::RootfsNotADirectory(spec.rootfs.clone()));
+    }
+    if spec.hostname.is_some() && !spec.namespaces.uts {
+        return Err(NamespaceError::HostnameWithoutUts);
+    }
+    if !nix::unistd::geteuid().is_root() {
+        return Err(NamespaceError::NotRoot);
+    }
+    spec.rootfs
+        .canonicalize()
+        .map_err(|_| NamespaceError::RootfsMissing(spec.rootfs.clone()))
+}
+
+// ANCHOR: clone_flags
+/// The flags for clone(2). cgroup and time are *not* here: the child unshares
+/// them later, once it sits in its cgroup (cgroup) and just before it forks
+/// the command (time: only children enter a new time namespace).
+/// The mount namespace is always on: pivot_root in the host's mount
+/// namespace would change the root of the whole machine.
+pub fn clone_flags(ns: &Namespaces) -> CloneFlags {
+    let mut flags = CloneFlags::CLONE_NEWNS;
+    for (wanted, flag) in [
+        (ns.uts, CloneFlags::CLONE_NEWUTS),
+        (ns.pid, CloneFlags::CLONE_NEWPID),
+        (ns.net, CloneFlags::CLONE_NEWNET),
+        (ns.ipc, CloneFlags::CLONE_NEWIPC),
+        (ns.user, CloneFlags::CLONE_NEWUSER),
+    ] {
+        if wanted {
+            flags |= flag;
+        }
+    }
+    flags
+}
+// ANCHOR_END: clone_flags
+
 /// Starts the container; returns once the command was exec'd.
+///
+/// Call it from a single-threaded process (as runc does in its C
+/// constructor, before Go starts threads): the child is a clone of the
+/// caller and allocates, which is only safe if no other thread held a lock.
 pub fn spawn(
     spec: &ContainerSpec,
     hooks: &mut dyn Hooks,
     narrator: &Narrator,
 ) -> Result<Container, NamespaceError> {
-    let _ = (spec, hooks, narrator);
-    Err(NamespaceError::Unimplemented("spawn"))
+    let rootfs = preflight(spec)?;
+    if !spec.namespaces.mount {
+        narrator.warn("a mount namespace is implied: pivot_root must not change the host's root");
+    }
+    let flags = clone_flags(&spec.namespaces);
+
+    let report = ReportPipe::new().map_err(NamespaceError::sys("pipe2"))?;
+    let (setup_waiter, setup_opener) = Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
+    // Close-on-exec: init keeps its end (it never execs), the command does not get it.
+    let (fate_read, fate_write) = pipe2(OFlag::O_CLOEXEC).map_err(NamespaceError::sys("pipe2"))?;
+    let (parent_pause, child_pause) = if spec.pause {
+        let (ready_waiter, ready_opener) =
+            Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
+        let (go_waiter, go_opener) = Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
+        (
+            Some((ready_waiter, go_opener)),
+            Some(PauseGates {
+                ready: ready_opener,
+                go: go_waiter,
+            }),
+        )
+    } else {
+        (None, None)
+    };
+    // After clone both processes hold every end. Each takes its own out of
+    // these slots and drops the other's: a waiter only sees EOF when *all*
+    // copies of the opening end are closed.
+    let mut parent_ends = Some((setup_opener, fate_read, parent_pause));
+    let mut child_ends = Some((setup_waiter, fate_write, child_pause));
+    let mut report = Some(report);
+
+    narrator.syscall(
+        &format!("clone({})", flag_names(flags)),
+        "the child is born inside its new namespaces",
+    );
+    let mut stack = vec![0u8; CHILD_STACK_SIZE];
+    let hooks_for_child: &dyn Hooks = &*hooks;
+    // ANCHOR: clone
+    // clone(2) rather than unshare(2): the child is created *in* the new
+    // namespaces — with CLONE_NEWPID it is PID 1 at once, no second fork —
+    // while we, the parent, stay outside to write its uid_map and wait for it.
+    let child_fn = Box::new(|| {
+        drop(parent_ends.take());
+        let (Some(report), Some((setup_done, fate, pause))) = (report.take(), child_ends.take())
+        else {
+            return 127;
+        };
+        child_main(ChildContext {
+            spec,
+            rootfs: &rootfs,
+            hooks: hooks_for_child,
+            narrator,
+            reporter: report.into_child(),
+            setup_done,
+            pause,
+            fate,
+        })
+    });
+    // Safety: the child gets its own copy of our memory (no CLONE_VM) and
+    // never returns into our frames: child_main ends in execve or _exit.
+    let cloned = unsafe { nix::sched::clone(child_fn, &mut stack, flags, Some(libc::SIGCHLD)) };
+    // ANCHOR_END: clone
+    drop(child_ends.take());
+    let init = cloned.map_err(|errno| NamespaceError::Clone {
+        flags: flag_names(flags),
+        errno,
+        hint: clone_hint(errno),
+    })?;
+    let (Some(report), Some((setup_opener, fate_read, parent_pause))) =
+        (report.take(), parent_ends.take())
+    else {
+        abort_child(init);
+        return Err(NamespaceError::Sys {
+            call: "clone",
+            errno: Errno::EINVAL,
+        });
+    };
+    let listener = report.into_parent();
+    narrator.observe(&format!(
+        "from the host, the container's init is PID {init}"
+    ));
+
+    // The user namespace handshake, then the hooks, while the child waits.
+    let handshake = (|| -> Result<(), NamespaceError> {
+        if spec.namespaces.user {
+            write_id_maps(init, &spec.uid_map, &spec.gid_map)?;
+            narrator.syscall(
+                &format!("write /proc/{init}/uid_map, setgroups, gid_map"),
+                &format!("container root = host uid {}", first_host_id(&spec.uid_map)),
+            );
+        }
+        hooks.child_created(init)?;
+        Ok(())
+    })();
+    if let Err(err) = handshake {
+        abort_child(init);
+        return Err(err);
+    }
+    // If the child already died, it reports why on the report pipe below.
+    let _ = setup_opener.open();
+
+    if let Some((ready_waiter, go_opener)) = parent_pause {
+        if ready_waiter.wait().is_ok() {
+            pause_for_trainer(init, spec);
+        }
+        let _ = go_opener.open();
+    }
+
+    let failure = match listener.wait() {
+        Ok(failure) => failure,
+        Err(errno) => {
+            abort_child(init);
+            return Err(NamespaceError::Sys {
+                call: "read",
+                errno,
+            });
+        }
+    };
+    if let Some(failure) = failure {
+        abort_child(init);
+        return Err(failure_to_error(failure, spec, &rootfs));
+    }
+    Ok(Container {
+        init,
+        fate: fate_read,
+        exit: None,
+    })
 }
 
 /// [`spawn`] + [`Container::wait`].
@@ -52,5 +277,74 @@ pub fn run(
     hooks: &mut dyn Hooks,
     narrator: &Narrator,
 ) -> Result<Exit, NamespaceError> {
-    spawn(spec, hooks, narrator)?.wait()
+    let container = spawn(spec, hooks, narrator)?;
+    let exit = container.wait()?;
+    narrator.step(&format!("command {exit}"));
+    Ok(exit)
 }
+
+/// Kills a child whose setup failed and collects it, so no zombie stays behind.
+fn abort_child(init: Pid) {
+    let _ = kill(init, Signal::SIGKILL);
+    let _ = ch01_chroot::process::wait_for_exit(init);
+}
+
+fn first_host_id(map: &[crate::spec::IdMapping]) -> String {
+    map.iter()
+        .find(|m| m.container_id == 0)
+        .map(|m| m.host_id.to_string())
+        .unwrap_or_else(|| "(unmapped)".to_string())
+}
+
+/// "CLONE_NEWNS|CLONE_NEWPID…", as the narration and errors print it.
+pub fn flag_names(flags: CloneFlags) -> String {
+    [
+        (CloneFlags::CLONE_NEWUSER, "CLONE_NEWUSER"),
+        (CloneFlags::CLONE_NEWNS, "CLONE_NEWNS"),
+        (CloneFlags::CLONE_NEWUTS, "CLONE_NEWUTS"),
+        (CloneFlags::CLONE_NEWIPC, "CLONE_NEWIPC"),
+        (CloneFlags::CLONE_NEWPID, "CLONE_NEWPID"),
+        (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET"),
+    ]
+    .iter()
+    .filter(|(flag, _)| flags.contains(*flag))
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join("|")
+}
+
+fn clone_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EPERM => "creating namespaces needs root (CAP_SYS_ADMIN); as root this means user namespaces are disabled or we run inside a container that forbids them: see `minibox doctor`",
+        Errno::ENOSPC | Errno::EUSERS => "a namespace limit in /proc/sys/user/max_*_namespaces is reached (0 disables that namespace): see `minibox doctor`",
+        Errno::EINVAL => "this kernel lacks one of the requested namespaces (CONFIG_*_NS): see `minibox doctor`",
+        _ => "see `minibox doctor`",
+    }
+}
+
+// ANCHOR: explain_failure
+/// Turns "step + errno" from the child into an error that says what to do.
+fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) -> NamespaceError {
+    let ChildFailure { step, errno } = failure;
+    let command = spec.argv.first().cloned().unwrap_or_default();
+    let hint = match (step.as_str(), errno) {
+        ("execvp", Errno::ENOENT) => {
+            return NamespaceError::CommandNotFound { command, rootfs: rootfs.to_path_buf() }
+        }
+        ("execvp", errno) => {
+            return NamespaceError::ExecFailed { command, rootfs: rootfs.to_path_buf(), errno }
+        }
+        ("pivot_root", Errno::EINVAL) => "the new root must be a mount point (bind it onto itself) and must not sit on a shared mount (make / rprivate first)".to_string(),
+        (_, Errno::EPERM) if spec.namespaces.user => "inside a user namespace, only what the namespace owns may be mounted or created (no mknod, no sysfs without a net namespace); see `minibox doctor`".to_string(),
+        (_, Errno::EPERM) => "this needs root (CAP_SYS_ADMIN): run it with sudo; see `minibox doctor`".to_string(),
+        (_, Errno::EACCES) if spec.namespaces.user => format!(
+            "container root is host uid {}, which owns nothing on the host: files in {} must be readable (and, to write, owned) by it — or drop --user",
+            first_host_id(&spec.uid_map),
+            rootfs.display()
+        ),
+        (_, Errno::ENOTDIR) => format!("check the directories inside {}", rootfs.display()),
+        _ => "see `minibox doctor`".to_string(),
+    };
+    NamespaceError::Setup { step, errno, hint }
+}
+// ANCHOR_END: explain_failure

@@ -51,6 +51,14 @@ pub trait Hooks {
         })?;
         Ok(rootfs.to_path_buf())
     }
+
+    /// CHILD side, in the command's own process, inside the finished
+    /// container, just before execve. Default: nothing. The chapter's demo
+    /// uses it to try chapter 01's chroot escape (and see it fail);
+    /// later chapters can drop capabilities or load seccomp filters here.
+    fn before_exec(&self) -> Result<(), HookError> {
+        Ok(())
+    }
 }
 
 /// The hooks that change nothing.

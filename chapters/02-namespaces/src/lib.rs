@@ -6,11 +6,20 @@
 //! overlay (chapter 04), pivots into the root filesystem, and runs a small
 //! init as PID 1 that starts the command, forwards signals and reaps zombies.
 
+mod child;
 pub mod container;
+pub mod dev;
 pub mod error;
 pub mod hooks;
+pub mod init;
+pub mod mount;
+pub mod net;
 pub mod pivot;
+pub mod proctitle;
 pub mod spec;
+pub mod timens;
+pub mod trainer;
+pub mod userns;
 
 pub use container::{run, spawn, Container};
 pub use error::NamespaceError;

@@ -1,6 +1,179 @@
-//! `ch02-namespaces`: run a command in new namespaces on a new root.
+//! `ch02-namespaces`: run a command in new namespaces, on a new root, under a real PID 1.
+
+use anyhow::Context;
+use ch01_chroot::Narrator;
+use ch02_namespaces::{ContainerSpec, HookError, Hooks, NamespaceError, Namespaces};
+use clap::Parser;
+use nix::sys::signal::{signal, SigHandler, Signal};
+use std::path::PathBuf;
+
+/// Run CMD isolated in the namespaces you choose, on DIR as its root, under a
+/// small init as PID 1.
+#[derive(Debug, Parser)]
+#[command(name = "ch02-namespaces", version)]
+struct Cli {
+    /// The root filesystem (make one with `minibox rootfs DIR`).
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+    /// UTS namespace: its own hostname.
+    #[arg(long)]
+    uts: bool,
+    /// PID namespace: the command's init is PID 1.
+    #[arg(long)]
+    pid: bool,
+    /// Mount namespace: its own mount table (always on: pivot_root needs it).
+    #[arg(long)]
+    mount: bool,
+    /// Network namespace: only `lo`.
+    #[arg(long)]
+    net: bool,
+    /// IPC namespace: its own System V IPC objects and message queues.
+    #[arg(long)]
+    ipc: bool,
+    /// User namespace: container root is an unprivileged host uid.
+    #[arg(long)]
+    user: bool,
+    /// cgroup namespace: /proc/self/cgroup shows "/".
+    #[arg(long)]
+    cgroup: bool,
+    /// Time namespace: the monotonic and boot clocks start at zero.
+    #[arg(long)]
+    time: bool,
+    /// Every namespace.
+    #[arg(long)]
+    all: bool,
+    /// Hostname inside (needs --uts; default: the container's name).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// The container's name (process titles, default hostname).
+    #[arg(long, default_value = "ch02")]
+    name: String,
+    /// Make the root filesystem read-only.
+    #[arg(long)]
+    read_only: bool,
+    /// Before running CMD, try chapter 01's chroot escape (it fails after pivot_root).
+    #[arg(long)]
+    escape: bool,
+    /// Trainer mode: stop when the container is ready and print commands to try from the host.
+    #[arg(long)]
+    pause: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More detail.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// The command to run and its arguments.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    command: Vec<String>,
+}
+
+impl Cli {
+    fn namespaces(&self) -> Namespaces {
+        if self.all {
+            return Namespaces::all();
+        }
+        Namespaces {
+            uts: self.uts,
+            pid: self.pid,
+            mount: self.mount,
+            net: self.net,
+            ipc: self.ipc,
+            user: self.user,
+            cgroup: self.cgroup,
+            time: self.time,
+        }
+    }
+}
+
+/// `--escape`: chapter 01's chroot break-out, tried from inside the container.
+#[derive(Debug)]
+struct TryTheChrootEscape<'a> {
+    narrator: &'a Narrator,
+}
+
+impl Hooks for TryTheChrootEscape<'_> {
+    fn before_exec(&self) -> Result<(), HookError> {
+        self.narrator
+            .step("trying chapter 01's escape: chroot(subdir), fchdir(fd), chdir(\"..\") × 1024");
+        ch01_chroot::escape::break_out_of_chroot(self.narrator).map_err(|f| {
+            HookError::new(
+                f.step,
+                Some(f.errno),
+                "the escape needs a writable \"/\" (drop --user and --read-only)",
+            )
+        })?;
+        self.narrator.observe(
+            "…but \"..\" stopped at the container's root: pivot_root left no host root to climb to",
+        );
+        Ok(())
+    }
+}
 
 fn main() {
-    eprintln!("ch02-namespaces: being written");
-    std::process::exit(125);
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("ch02-namespaces: error: {err:#}");
+            // 127 command not found, 126 found but could not run, 125 we failed first.
+            let code = match err.downcast_ref::<NamespaceError>() {
+                Some(NamespaceError::CommandNotFound { .. }) => 127,
+                Some(NamespaceError::ExecFailed { .. }) => 126,
+                _ => 125,
+            };
+            std::process::exit(code);
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let narrator = Narrator::new(
+        "ch02",
+        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
+    );
+    let mut spec = ContainerSpec::new(&cli.name, &cli.rootfs, cli.command.clone());
+    spec.namespaces = cli.namespaces();
+    spec.hostname = cli.hostname.clone();
+    spec.readonly_rootfs = cli.read_only;
+    spec.pause = cli.pause;
+    if spec.namespaces.uts {
+        spec.env.retain(|(k, _)| k != "HOSTNAME");
+        spec.env
+            .push(("HOSTNAME".into(), spec.effective_hostname().to_string()));
+    }
+
+    // Like system(3): Ctrl-C goes to the whole foreground process group, so
+    // the command gets it directly; we must outlive it to report its status.
+    // (Init resets these to SIG_DFL for the command.)
+    // Safety: SIG_IGN runs no code.
+    unsafe {
+        let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
+        let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
+    }
+
+    let result = if cli.escape {
+        ch02_namespaces::run(
+            &spec,
+            &mut TryTheChrootEscape {
+                narrator: &narrator,
+            },
+            &narrator,
+        )
+    } else {
+        ch02_namespaces::run(&spec, &mut ch02_namespaces::NoHooks, &narrator)
+    };
+    if cli.escape {
+        // The escape left its directory in the rootfs; tidy up.
+        let _ = std::fs::remove_dir(cli.rootfs.join(ch01_chroot::escape::ESCAPE_DIR));
+    }
+    let exit = result.with_context(|| {
+        format!(
+            "running {:?} in {} with namespaces [{}]",
+            spec.argv,
+            spec.rootfs.display(),
+            spec.namespaces.names().join(", ")
+        )
+    })?;
+    Ok(exit.shell_code())
 }

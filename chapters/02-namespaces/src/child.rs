@@ -1,0 +1,231 @@
+//! The child side: everything between clone(2) and the command's execve.
+//!
+//! This code runs in the cloned child, already inside its new namespaces.
+//! Each step that fails is reported to the parent through chapter 01's
+//! [`ReportPipe`](ch01_chroot::child_report): the parent, still on the host,
+//! turns "step + errno" into an error message that says what to do.
+
+use crate::dev::{populate_dev, DeviceNodes};
+use crate::hooks::Hooks;
+use crate::init::run_as_init;
+use crate::mount::{mount_proc, mount_sys, remount_readonly, SysMount};
+use crate::net::bring_up_loopback;
+use crate::pivot::{make_root_private, pivot_into};
+use crate::proctitle::set_process_title;
+use crate::spec::ContainerSpec;
+use crate::timens::unshare_time_starting_at_zero;
+use crate::userns::{become_root_in_namespace, maps_id};
+use ch01_chroot::child_report::ChildReporter;
+use ch01_chroot::gate::{GateOpener, GateWaiter};
+use ch01_chroot::Narrator;
+use nix::errno::Errno;
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{getpid, sethostname};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// The gates of trainer mode: the command says "ready", the parent says "go".
+#[derive(Debug)]
+pub struct PauseGates {
+    pub ready: GateOpener,
+    pub go: GateWaiter,
+}
+
+/// What the child takes with it across clone(2).
+pub struct ChildContext<'a> {
+    pub spec: &'a ContainerSpec,
+    pub rootfs: &'a Path,
+    pub hooks: &'a dyn Hooks,
+    pub narrator: &'a Narrator,
+    pub reporter: ChildReporter,
+    /// Opened by the parent once uid_map/gid_map are written and the hooks ran.
+    pub setup_done: GateWaiter,
+    pub pause: Option<PauseGates>,
+    /// Where init tells the parent how the command ended.
+    pub fate: OwnedFd,
+}
+
+// ANCHOR: child_main
+/// The container's first process: set up, then become its init.
+pub fn child_main(ctx: ChildContext<'_>) -> ! {
+    let ChildContext {
+        spec,
+        rootfs,
+        hooks,
+        narrator,
+        reporter,
+        setup_done,
+        pause,
+        fate,
+    } = ctx;
+    let ns = spec.namespaces;
+    let fail = |step: &str, errno: Errno| -> ! { reporter.fail(step, errno) };
+
+    // 1. Wait until the parent has mapped our IDs and run its hooks (cgroup).
+    if setup_done.wait().is_err() {
+        fail("waiting for the parent (it went away)", Errno::EPIPE);
+    }
+    narrator.observe(&format!("inside: I am PID {}", getpid()));
+    if ns.user {
+        become_root_in_namespace().unwrap_or_else(|e| fail("setresgid/setresuid(0)", e));
+        narrator.syscall(
+            "setresuid(0, 0, 0)",
+            "we are root — of this user namespace only",
+        );
+    }
+    // 2. Only now, *after* the parent put us into our cgroup: the cgroup
+    //    namespace's root is the cgroup we are in at unshare time.
+    if ns.cgroup {
+        unshare(CloneFlags::CLONE_NEWCGROUP)
+            .unwrap_or_else(|e| fail("unshare(CLONE_NEWCGROUP)", e));
+        narrator.syscall(
+            "unshare(CLONE_NEWCGROUP)",
+            "our cgroup becomes \"/\" in /proc/self/cgroup",
+        );
+    }
+    // 3. The root filesystem.
+    make_root_private().unwrap_or_else(|e| fail("making / rprivate", e));
+    narrator.syscall(
+        "mount(\"/\", MS_REC|MS_PRIVATE)",
+        "nothing we mount from now on propagates to the host",
+    );
+    let new_root = hooks.prepare_rootfs(rootfs).unwrap_or_else(|e| {
+        fail(
+            &format!("{}: {}", e.step, e.message),
+            e.errno.unwrap_or(Errno::EINVAL),
+        )
+    });
+    narrator.syscall(
+        &format!("mount({}, MS_BIND)", new_root.display()),
+        "the new root must be a mount point for pivot_root",
+    );
+    mount_pseudo_filesystems(spec, &new_root, narrator).unwrap_or_else(|(step, e)| fail(&step, e));
+    if ns.net {
+        bring_up_loopback().unwrap_or_else(|e| fail("bringing up lo (SIOCSIFFLAGS)", e));
+        narrator.syscall(
+            "ioctl(SIOCSIFFLAGS, lo, IFF_UP)",
+            "the new net namespace has only lo, and it was down",
+        );
+    }
+    pivot_into(&new_root).unwrap_or_else(|(step, e)| fail(step.name(), e));
+    narrator.syscall(
+        "pivot_root(\".\", \".\") + umount2(\".\", MNT_DETACH)",
+        "the rootfs is \"/\"; the host's root is gone from this namespace",
+    );
+    if spec.readonly_rootfs {
+        remount_readonly(Path::new("/")).unwrap_or_else(|e| fail("remounting / read-only", e));
+        narrator.syscall(
+            "mount(\"/\", MS_REMOUNT|MS_BIND|MS_RDONLY)",
+            "the root filesystem is read-only",
+        );
+    }
+    // 4. Identity and clocks.
+    if ns.uts {
+        sethostname(spec.effective_hostname()).unwrap_or_else(|e| fail("sethostname", e));
+        narrator.syscall(
+            &format!("sethostname({:?})", spec.effective_hostname()),
+            "only this UTS namespace sees the new name",
+        );
+    }
+    if ns.time {
+        unshare_time_starting_at_zero().unwrap_or_else(|(step, e)| fail(step, e));
+        narrator.syscall(
+            "unshare(CLONE_NEWTIME) + timens_offsets",
+            "the command's monotonic and boot clocks start at 0",
+        );
+    }
+    // 5. Become init; the command runs in a child of ours.
+    set_process_title("minibox-init", &format!("minibox-init {}", spec.name));
+    narrator.syscall("fork()", "init stays PID 1; the command runs as its child");
+    run_as_init(
+        || command_main(spec, hooks, narrator, &reporter, pause),
+        fate,
+    )
+}
+// ANCHOR_END: child_main
+
+/// /proc, /sys and /dev, mounted into the new root before we pivot into it.
+fn mount_pseudo_filesystems(
+    spec: &ContainerSpec,
+    new_root: &Path,
+    narrator: &Narrator,
+) -> Result<(), (String, Errno)> {
+    let ns = spec.namespaces;
+    mount_proc(new_root)?;
+    narrator.syscall(
+        "mount(\"proc\", \"/proc\")",
+        if ns.pid {
+            "a procfs of the new PID namespace: ps sees only the container"
+        } else {
+            "no PID namespace: this procfs still lists every host process"
+        },
+    );
+    match mount_sys(new_root, ns.user, ns.net)? {
+        SysMount::Fresh => narrator.syscall("mount(\"sysfs\", \"/sys\", MS_RDONLY)", "read-only: the container may look, not tune the kernel"),
+        SysMount::HostBound => narrator.syscall(
+            "mount(\"/sys\", \"/sys\", MS_BIND|MS_REC) + MS_RDONLY",
+            "a user namespace without a net namespace may not mount sysfs: we lend the host's, read-only",
+        ),
+    }
+    // devpts' gid=5 ("tty") must exist inside, which a small uid map may not cover.
+    let devpts_gid = (!ns.user || maps_id(&spec.gid_map, 5)).then_some(5);
+    let dev = populate_dev(new_root, ns.user, ns.ipc, devpts_gid)?;
+    narrator.syscall(
+        "mount(\"tmpfs\", \"/dev\") + devpts + shm",
+        match dev.nodes {
+            DeviceNodes::Created => "a /dev with six devices made with mknod, not the host's disks",
+            DeviceNodes::BoundFromHost => {
+                "a /dev with six devices bound from the host (mknod is refused in a user namespace)"
+            }
+        },
+    );
+    if !dev.mqueue {
+        narrator.detail(
+            "no /dev/mqueue: without an IPC namespace it would show the host's message queues",
+        );
+    }
+    Ok(())
+}
+
+/// The command's process, forked by init: last preparations, then execve.
+fn command_main(
+    spec: &ContainerSpec,
+    hooks: &dyn Hooks,
+    narrator: &Narrator,
+    reporter: &ChildReporter,
+    pause: Option<PauseGates>,
+) -> ! {
+    let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
+    if let Err(errno) = nix::unistd::chdir(&workdir) {
+        reporter.fail(&format!("chdir({})", workdir.display()), errno);
+    }
+    // The command's environment is the spec's, not ours. execvp looks the
+    // command up in *our* PATH, so this must happen before it.
+    for (key, _) in std::env::vars_os() {
+        std::env::remove_var(key);
+    }
+    for (key, value) in &spec.env {
+        std::env::set_var(key, value);
+    }
+    if let Some(PauseGates { ready, go }) = pause {
+        set_process_title("minibox-exec", &format!("minibox-exec {}", spec.name));
+        let _ = ready.open();
+        if go.wait().is_err() {
+            reporter.fail(
+                "waiting for the trainer (the parent went away)",
+                Errno::EPIPE,
+            );
+        }
+    }
+    if let Err(e) = hooks.before_exec() {
+        reporter.fail(
+            &format!("{}: {}", e.step, e.message),
+            e.errno.unwrap_or(Errno::EINVAL),
+        );
+    }
+    narrator.syscall(
+        &format!("execvp({:?})", spec.argv[0]),
+        "replace this process with the command",
+    );
+    reporter.exec(&spec.argv)
+}

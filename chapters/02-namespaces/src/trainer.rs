@@ -1,0 +1,54 @@
+//! Trainer mode: what to look at from the host while the container waits.
+
+use crate::spec::ContainerSpec;
+use ch01_chroot::trainer::{pause, HostCommand};
+use nix::unistd::Pid;
+
+/// The command's host PID: init's only child at this point.
+fn command_pid(init: Pid) -> Option<Pid> {
+    let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).ok()?;
+    children
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .map(Pid::from_raw)
+}
+
+/// Prints the host-side commands, with the real PIDs, and waits for Enter.
+pub fn pause_for_trainer(init: Pid, spec: &ContainerSpec) {
+    let command = command_pid(init).unwrap_or(init);
+    let parent = nix::unistd::getpid();
+    pause(
+        &format!(
+            "container {:?} is ready: init is host PID {init}, the command (not yet exec'd) host PID {command}",
+            spec.name
+        ),
+        &[
+            HostCommand::new(
+                format!("ps axfo pid,ppid,comm,args | grep -A2 '^ *{parent} '"),
+                format!("ch02-namespaces ({parent}) → minibox-init ({init}) → the command ({command})"),
+            ),
+            HostCommand::new(
+                format!("lsns -p {command}"),
+                format!("the namespaces of {command}: {}", spec.namespaces.names().join(", ")),
+            ),
+            HostCommand::new(
+                format!("readlink /proc/{command}/ns/* ; readlink /proc/$$/ns/*"),
+                "different inode numbers = different namespaces (the container's, then your shell's)",
+            ),
+            HostCommand::new(
+                format!("nsenter -t {command} -a /bin/sh"),
+                "a shell inside every namespace of the container (what `docker exec` does)",
+            ),
+            HostCommand::new(
+                format!("findmnt -N {command}"),
+                "the container's mount table: the rootfs as /, its own /proc, /dev, /sys",
+            ),
+            HostCommand::new(
+                format!("cat /proc/{init}/uid_map /proc/{init}/status | grep -i -e '^ *0' -e '^uid'"),
+                "with --user: container root is an unprivileged host uid",
+            ),
+        ],
+    );
+}
