@@ -7,6 +7,8 @@
 
 pub mod diff;
 pub mod error;
+pub mod forward;
+pub mod hooks;
 pub mod lower;
 pub mod mount;
 pub mod mountinfo;
@@ -17,6 +19,7 @@ pub mod whiteout;
 
 pub use diff::{diff, Change, ChangeKind};
 pub use error::OverlayError;
+pub use hooks::OverlayRootfs;
 pub use mount::{mount_overlay, unmount_overlay};
 pub use options::{MountPlan, PathForm};
 pub use state::StateDir;

@@ -47,6 +47,8 @@ pub struct MountPlan {
     pub options: String,
     pub form: PathForm,
     pub xattrs: XattrNamespace,
+    /// How long the option string is with absolute paths (to show why short links were needed).
+    pub absolute_len: usize,
 }
 
 impl MountPlan {
@@ -82,6 +84,7 @@ impl MountPlan {
 
         // ANCHOR: choose_form
         let absolute = absolute_options(&lowers, &upper, &work, xattrs);
+        let absolute_len = absolute_length(&lowers, &upper, &work, xattrs);
         let (options, form) = match absolute {
             Some(options) if options.len() <= MOUNT_DATA_MAX => (options, PathForm::Absolute),
             // Too long (or a path with ',' or ':' that would need escaping):
@@ -106,6 +109,7 @@ impl MountPlan {
             options,
             form,
             xattrs,
+            absolute_len,
         })
     }
 }
@@ -143,6 +147,14 @@ fn absolute_options(
         .map(|p| plain(p))
         .collect::<Option<Vec<_>>>()?;
     Some(option_string(&lowers, plain(upper)?, plain(work)?, xattrs))
+}
+
+/// The length of the absolute option string, escaping aside.
+fn absolute_length(lowers: &[PathBuf], upper: &Path, work: &Path, xattrs: XattrNamespace) -> usize {
+    let lossy = |p: &Path| p.to_string_lossy().into_owned();
+    let lowers: Vec<String> = lowers.iter().map(|p| lossy(p)).collect();
+    let lowers: Vec<&str> = lowers.iter().map(String::as_str).collect();
+    option_string(&lowers, &lossy(upper), &lossy(work), xattrs).len()
 }
 
 // ANCHOR: short_links

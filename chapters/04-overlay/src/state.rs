@@ -13,6 +13,7 @@
 
 use crate::error::OverlayError;
 use crate::mountinfo::is_mount_point;
+use nix::unistd::{chown, Gid, Uid};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,29 @@ impl StateDir {
     /// The directory of short links to the lower layers.
     pub fn links(&self) -> PathBuf {
         self.path.join("l")
+    }
+
+    /// Gives the state directory to the container's root user (`uid`/`gid` on
+    /// the host), for containers in a user namespace.
+    ///
+    /// Root inside a user namespace is an ordinary user on the host: it can
+    /// only write into upper/ and work/ (and reach merged/) if it owns them.
+    pub fn hand_over(&self, uid: u32, gid: u32) -> Result<(), OverlayError> {
+        let owner = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
+        for dir in [
+            self.path.clone(),
+            self.upper(),
+            self.work(),
+            self.merged(),
+            self.links(),
+        ] {
+            chown(&dir, owner.0, owner.1).map_err(|errno| OverlayError::Io {
+                what: "chown",
+                path: dir.clone(),
+                source: errno.into(),
+            })?;
+        }
+        Ok(())
     }
 
     /// Keeps the directory on drop (`--keep`): the upper layer stays for inspection.

@@ -1,0 +1,369 @@
+//! `ch04-overlay`: run a command on read-only layers plus a fresh writable
+//! layer, then show what it changed (`docker diff`) and throw the layer away.
+
+use anyhow::{bail, Context};
+use ch01_chroot::trainer::{pause, HostCommand};
+use ch01_chroot::Narrator;
+use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
+use ch04_overlay::usage::{disk_usage, human};
+use ch04_overlay::{
+    diff, ChangeKind, MountPlan, OverlayRootfs, PathForm, StateDir, XattrNamespace,
+};
+use clap::Parser;
+use colored::Colorize;
+use std::path::PathBuf;
+
+/// Run CMD on an overlay: read-only layers, shared, plus a writable layer of its own.
+#[derive(Debug, Parser)]
+#[command(name = "ch04-overlay", version)]
+struct Cli {
+    /// A read-only layer (a directory). The first is the bottom (the base
+    /// rootfs); each next one goes on top, as in a Dockerfile.
+    #[arg(long = "layer", value_name = "DIR", required = true)]
+    layers: Vec<PathBuf>,
+    /// Keep the writable layer after exit (its path is printed).
+    #[arg(long)]
+    keep: bool,
+    /// Where the per-container state (upper/, work/, merged/) is created.
+    #[arg(long, value_name = "DIR", default_value_os_t = std::env::temp_dir())]
+    state_dir: PathBuf,
+    /// Start N containers at once on the same layers and show what each costs on disk.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    many: Option<u32>,
+    /// Also a user namespace: container root is host UID 100000, and the
+    /// overlay is mounted with `userxattr`.
+    #[arg(long)]
+    userns: bool,
+    /// Trainer mode: stop after the mount (inside the container) and after exit.
+    #[arg(long)]
+    pause: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More detail (the full mount options).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// The command to run and its arguments.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    command: Vec<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("ch04-overlay: error: {err:#}");
+            // 127 command not found, 126 found but not runnable, 125 our own failure.
+            let code = match err.downcast_ref::<NamespaceError>() {
+                Some(NamespaceError::CommandNotFound { .. }) => 127,
+                Some(NamespaceError::ExecFailed { .. }) => 126,
+                _ => 125,
+            };
+            std::process::exit(code);
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let narrator = Narrator::new(
+        "ch04",
+        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
+    );
+    if !nix::unistd::geteuid().is_root() {
+        bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
+    }
+    match cli.many {
+        Some(count) => run_many(&cli, count, &narrator),
+        None => run_one(&cli, &narrator),
+    }
+}
+
+/// overlayfs wants the top layer first; the command line lists the bottom first.
+fn lowers_top_first(cli: &Cli) -> Vec<PathBuf> {
+    cli.layers.iter().rev().cloned().collect()
+}
+
+fn xattrs(cli: &Cli) -> XattrNamespace {
+    if cli.userns {
+        XattrNamespace::User
+    } else {
+        XattrNamespace::Trusted
+    }
+}
+
+fn spec_for(cli: &Cli, name: &str, state: &StateDir) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(name, state.merged(), cli.command.clone());
+    spec.namespaces = Namespaces {
+        mount: true,
+        pid: true,
+        uts: true,
+        ipc: true,
+        net: true,
+        user: cli.userns,
+        ..Namespaces::none()
+    };
+    spec
+}
+
+/// The host user that is root inside the container (for `--userns`).
+fn container_root_on_host(spec: &ContainerSpec) -> (u32, u32) {
+    let root = |maps: &[ch02_namespaces::IdMapping]| {
+        maps.iter()
+            .find(|m| m.container_id == 0)
+            .map(|m| m.host_id)
+            .unwrap_or(0)
+    };
+    (root(&spec.uid_map), root(&spec.gid_map))
+}
+
+/// One container's writable layer and mount plan, made on the host before it starts.
+fn prepare(
+    cli: &Cli,
+    name: &str,
+    narrator: &Narrator,
+) -> anyhow::Result<(StateDir, MountPlan, ContainerSpec)> {
+    let state = StateDir::create(&cli.state_dir, "ch04-overlay-")
+        .with_context(|| format!("creating {name}'s state directory"))?;
+    let spec = spec_for(cli, name, &state);
+    if cli.userns {
+        let (uid, gid) = container_root_on_host(&spec);
+        state.hand_over(uid, gid)?;
+        narrator.step(&format!(
+            "chown {uid}:{gid} {} — root in the user namespace is host UID {uid}; it must own its upper/work",
+            state.path().display()
+        ));
+    }
+    let plan = MountPlan::prepare(&lowers_top_first(cli), &state, xattrs(cli))
+        .context("preparing the overlay mount")?;
+    narrator.step(&format!(
+        "{name}: writable layer {} (work/ beside it, same filesystem), {} read-only layer(s) shared",
+        state.upper().display(),
+        plan.lowers.len()
+    ));
+    match &plan.form {
+        PathForm::Absolute => narrator.detail(&format!(
+            "options with absolute paths: {} of the {} bytes one page allows",
+            plan.options.len(),
+            ch04_overlay::options::MOUNT_DATA_MAX
+        )),
+        PathForm::ShortLinks { base } => narrator.observe(&format!(
+            "absolute paths would take {} bytes, over the {}-byte page mount(2) copies: using short links {}/l/0… ({} bytes)",
+            plan.absolute_len,
+            ch04_overlay::options::MOUNT_DATA_MAX,
+            base.display(),
+            plan.options.len()
+        )),
+    }
+    Ok((state, plan, spec))
+}
+
+fn start(
+    cli: &Cli,
+    plan: MountPlan,
+    state: &StateDir,
+    spec: &ContainerSpec,
+    narrator: &Narrator,
+) -> anyhow::Result<Container> {
+    let mut hooks =
+        OverlayRootfs::new(plan, state.merged(), narrator.clone()).with_pause(cli.pause);
+    ch02_namespaces::spawn(spec, &mut hooks, narrator)
+        .with_context(|| format!("starting {:?} on the overlay", spec.argv))
+}
+
+fn run_one(cli: &Cli, narrator: &Narrator) -> anyhow::Result<i32> {
+    let (state, plan, spec) = prepare(cli, "ch04", narrator)?;
+    let lowers = plan.lowers.clone();
+    let container = start(cli, plan, &state, &spec, narrator)?;
+    // From here on Ctrl-C goes to the container, and we stay to clean up.
+    ch04_overlay::forward::forward_signals_to(container.pid())
+        .context("installing signal handlers")?;
+    let exit = container.wait().context("waiting for the container")?;
+    narrator.step(&format!("command {exit}"));
+
+    let changes = diff(&state.upper(), &lowers, xattrs(cli)).context("reading the upper layer")?;
+    print_changes(&changes, narrator);
+    if cli.pause {
+        pause_after_exit(&state);
+    }
+    finish(cli, state, narrator)?;
+    Ok(exit.shell_code())
+}
+
+/// `docker diff`: A added, C changed, D deleted — on stderr, like the narration.
+fn print_changes(changes: &[ch04_overlay::Change], narrator: &Narrator) {
+    if narrator.verbosity() == ch01_chroot::Verbosity::Quiet {
+        return;
+    }
+    if changes.is_empty() {
+        narrator.step("the container changed nothing: its upper layer is empty");
+        return;
+    }
+    narrator.step("what the container changed (A added, C changed, D deleted):");
+    for change in changes {
+        let letter = change.kind.letter().to_string();
+        let letter = match change.kind {
+            ChangeKind::Added => letter.green(),
+            ChangeKind::Changed => letter.yellow(),
+            ChangeKind::Deleted => letter.red(),
+        };
+        eprintln!("{letter} {}", change.path.display());
+    }
+}
+
+fn pause_after_exit(state: &StateDir) {
+    let (upper, path) = (state.upper(), state.path());
+    pause(
+        "the container has exited; its writable layer is still on the host",
+        &[
+            HostCommand::new(
+                format!("ls -la {}", upper.display()),
+                "everything it changed, and nothing else",
+            ),
+            HostCommand::new(
+                format!("find {} -type c -ls", upper.display()),
+                "whiteouts: character devices 0/0 that hide deleted lower files",
+            ),
+            HostCommand::new(
+                format!("du -sh {}", upper.display()),
+                "what this container costs on disk",
+            ),
+            HostCommand::new(
+                format!("findmnt | grep {}", path.display()),
+                "nothing: the overlay died with the container's mount namespace",
+            ),
+        ],
+    );
+}
+
+/// Removes the writable layer, or keeps it and says where.
+fn finish(cli: &Cli, mut state: StateDir, narrator: &Narrator) -> anyhow::Result<()> {
+    if cli.keep {
+        state.keep();
+        // Printed even with --quiet: otherwise the kept layer is lost on the disk.
+        eprintln!(
+            "ch04-overlay: kept {} (writable layer: {})",
+            state.path().display(),
+            state.upper().display()
+        );
+        return Ok(());
+    }
+    let path = state.path().to_path_buf();
+    state
+        .remove()
+        .with_context(|| format!("removing {}", path.display()))?;
+    narrator.step(&format!("removed {} (upper, work, merged)", path.display()));
+    Ok(())
+}
+
+/// `--many N`: N containers on the same read-only layers, at the same time.
+fn run_many(cli: &Cli, count: u32, narrator: &Narrator) -> anyhow::Result<i32> {
+    let mut running: Vec<(String, StateDir, Container)> = Vec::new();
+    for index in 1..=count {
+        let name = format!("ch04-{index}");
+        let started = prepare(cli, &name, narrator).and_then(|(state, plan, spec)| {
+            let container = start(cli, plan, &state, &spec, narrator)?;
+            Ok((state, container))
+        });
+        match started {
+            Ok((state, container)) => running.push((name, state, container)),
+            Err(err) => {
+                // Do not leave the ones already started running unsupervised.
+                for (_, _, container) in running {
+                    let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
+                    let _ = container.wait();
+                }
+                return Err(err);
+            }
+        }
+    }
+    narrator.observe(&format!(
+        "{count} containers running on the same {} read-only layer(s)",
+        cli.layers.len()
+    ));
+    if cli.pause {
+        pause_many(&running);
+    }
+
+    let mut code = 0;
+    let mut finished = Vec::new();
+    for (name, state, container) in running {
+        let exit = container
+            .wait()
+            .with_context(|| format!("waiting for {name}"))?;
+        narrator.step(&format!("{name}: command {exit}"));
+        if code == 0 {
+            code = exit.shell_code();
+        }
+        finished.push((name, state));
+    }
+
+    print_disk_usage(cli, &finished)?;
+    for (_, state) in finished {
+        finish(cli, state, narrator)?;
+    }
+    Ok(code)
+}
+
+fn pause_many(running: &[(String, StateDir, Container)]) {
+    let mut commands: Vec<HostCommand> = running
+        .iter()
+        .take(3)
+        .map(|(name, _, container)| {
+            HostCommand::new(
+                format!("findmnt -N {} /", container.pid()),
+                format!("{name}'s root: an overlay with the same lowerdir"),
+            )
+        })
+        .collect();
+    if let Some((_, state, _)) = running.first() {
+        if let Some(parent) = state.path().parent() {
+            commands.push(HostCommand::new(
+                format!("du -sh {}/ch04-overlay-*/upper", parent.display()),
+                "one small writable layer per container",
+            ));
+        }
+    }
+    pause("all containers are running", &commands);
+}
+
+// ANCHOR: disk_usage_report
+/// What N containers cost on disk: the shared layers once, plus one upper each.
+fn print_disk_usage(cli: &Cli, finished: &[(String, StateDir)]) -> anyhow::Result<()> {
+    let mut shared = 0;
+    for layer in &cli.layers {
+        shared += disk_usage(layer).with_context(|| format!("measuring {}", layer.display()))?;
+    }
+    let mut uppers = 0;
+    let mut lines = Vec::new();
+    for (name, state) in finished {
+        let upper =
+            disk_usage(&state.upper()).with_context(|| format!("measuring {name}'s upper"))?;
+        uppers += upper;
+        lines.push(format!(
+            "  {name:<10} upper {:>8}  {}",
+            human(upper),
+            state.upper().display()
+        ));
+    }
+    let copies = shared * finished.len() as u64 + uppers;
+    eprintln!("disk usage (du):");
+    eprintln!(
+        "  {:<10} lower {:>8}  read-only, shared by all",
+        "layers",
+        human(shared)
+    );
+    for line in lines {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "  {} containers: {} on disk ({} shared + {} in upper dirs); a full copy each would be {}",
+        finished.len(),
+        human(shared + uppers),
+        human(shared),
+        human(uppers),
+        human(copies)
+    );
+    Ok(())
+}
+// ANCHOR_END: disk_usage_report
