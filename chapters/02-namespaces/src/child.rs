@@ -8,7 +8,7 @@
 use crate::dev::{populate_dev, DeviceNodes};
 use crate::hooks::Hooks;
 use crate::init::run_as_init;
-use crate::mount::{mount_proc, mount_sys, remount_readonly, SysMount};
+use crate::mount::{mount_proc, mount_sys, remount_readonly, ProcMount, SysMount};
 use crate::net::bring_up_loopback;
 use crate::pivot::{make_root_private, pivot_into};
 use crate::proctitle::set_process_title;
@@ -151,13 +151,15 @@ fn mount_pseudo_filesystems(
     narrator: &Narrator,
 ) -> Result<(), (String, Errno)> {
     let ns = spec.namespaces;
-    mount_proc(new_root)?;
+    let proc_how = mount_proc(new_root, ns.user, ns.pid)?;
     narrator.syscall(
         "mount(\"proc\", \"/proc\")",
-        if ns.pid {
-            "a procfs of the new PID namespace: ps sees only the container"
-        } else {
-            "no PID namespace: this procfs still lists every host process"
+        match (proc_how, ns.pid) {
+            (ProcMount::HostBound, _) => {
+                "a user namespace may not mount a procfs for the host's PID namespace: we lend the host's /proc"
+            }
+            (ProcMount::Fresh, true) => "a procfs of the new PID namespace: ps sees only the container",
+            (ProcMount::Fresh, false) => "no PID namespace: this procfs still lists every host process",
         },
     );
     match mount_sys(new_root, ns.user, ns.net)? {

@@ -39,10 +39,28 @@ pub fn ensure_directory(path: &Path) -> Result<(), MountFailure> {
 // ANCHOR: proc
 /// A fresh procfs. procfs shows the PID namespace *of the process that
 /// mounts it*: we are PID 1 of the new one, so `ps` inside sees only the
-/// container's processes.
-pub fn mount_proc(new_root: &Path) -> Result<(), MountFailure> {
+/// container's processes. A user namespace may only mount a procfs for a PID
+/// namespace it owns: without --pid we lend it the host's /proc instead.
+pub fn mount_proc(
+    new_root: &Path,
+    in_user_ns: bool,
+    own_pid: bool,
+) -> Result<ProcMount, MountFailure> {
     let target = new_root.join("proc");
     ensure_directory(&target)?;
+    if in_user_ns && !own_pid {
+        // Recursive: the host's /proc may have mounts below it (binfmt_misc),
+        // and a user namespace may not uncover what they hide.
+        mount(
+            Some("/proc"),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(failed("bind the host's /proc on /proc"))?;
+        return Ok(ProcMount::HostBound);
+    }
     mount(
         Some("proc"),
         &target,
@@ -50,9 +68,19 @@ pub fn mount_proc(new_root: &Path) -> Result<(), MountFailure> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         None::<&str>,
     )
-    .map_err(failed("mount proc on /proc"))
+    .map_err(failed("mount proc on /proc"))?;
+    Ok(ProcMount::Fresh)
 }
 // ANCHOR_END: proc
+
+/// How /proc ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcMount {
+    /// A fresh procfs of our PID namespace.
+    Fresh,
+    /// The host's /proc (user namespace without a PID namespace).
+    HostBound,
+}
 
 /// How /sys ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

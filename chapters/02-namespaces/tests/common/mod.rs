@@ -1,0 +1,129 @@
+//! Shared helpers: run the real `ch02-namespaces` binary, and watch it from the host.
+#![allow(dead_code)]
+
+use minibox_testkit::Rootfs;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ch02-namespaces");
+
+/// `ch02-namespaces --rootfs R FLAGS -- sh -c SCRIPT`, quiet, and its output.
+pub fn run_in(rootfs: &Path, flags: &[&str], script: &str) -> Output {
+    minibox_testkit::run(&mut command(rootfs, flags, &["sh", "-c", script]))
+}
+
+pub fn command(rootfs: &Path, flags: &[&str], argv: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--quiet")
+        .arg("--rootfs")
+        .arg(rootfs)
+        .args(flags)
+        .arg("--")
+        .args(argv)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs and returns stdout, panicking with both streams unless it exited 0.
+pub fn stdout_of(rootfs: &Path, flags: &[&str], script: &str) -> String {
+    let out = run_in(rootfs, flags, script);
+    let (stdout, stderr) = minibox_testkit::text(&out);
+    assert!(
+        out.status.success(),
+        "{flags:?} {script:?} failed ({:?})\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    stdout
+}
+
+/// A container started in the background, seen from the host.
+pub struct Running {
+    pub child: Child,
+    pub init: i32,
+    pub command: i32,
+}
+
+impl Running {
+    /// Starts `argv` and waits (at most 10 s) until the command has exec'd `expect_comm`.
+    pub fn start(rootfs: &Rootfs, flags: &[&str], argv: &[&str], expect_comm: &str) -> Running {
+        let child = command(rootfs.path(), flags, argv)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {BIN}: {e}"));
+        let parent = child.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(init) = first_child(parent) {
+                if let Some(command) = first_child(init) {
+                    let comm = std::fs::read_to_string(format!("/proc/{command}/comm"))
+                        .unwrap_or_default();
+                    if comm.trim() == expect_comm {
+                        return Running {
+                            child,
+                            init,
+                            command,
+                        };
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the container never started {argv:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The namespace link of a process, e.g. "uts:[4026531838]".
+    pub fn ns(pid: i32, name: &str) -> String {
+        std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| panic!("readlink /proc/{pid}/ns/{name}: {e}"))
+    }
+
+    /// Kills the command (SIGKILL) and collects the binary; returns its exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.command),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        self.wait()
+    }
+
+    /// Waits (at most 10 s) for the binary to end.
+    pub fn wait(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the container did not end within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+pub fn first_child(pid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Lines of the host's mountinfo that mention `path`.
+pub fn host_mounts_under(path: &Path) -> Vec<String> {
+    let needle = path.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .map(str::to_string)
+        .collect()
+}
