@@ -31,6 +31,7 @@ if [ "$1" != stage2 ]; then
     done
     mkdir -p /newroot/proc /newroot/sys /newroot/dev
     umount /proc
+    # shellcheck disable=SC2093 # the lines after it run only if switch_root failed
     exec switch_root /newroot /init stage2
     echo "MINIBOX-VM-ERROR: switch_root failed"
     poweroff -f
@@ -72,6 +73,7 @@ done </minibox-vm/modules.list
 # Enable every controller the kernel offers in the root, like systemd does.
 cg=/sys/fs/cgroup
 enable_all() {
+    # shellcheck disable=SC2013 # the file is one line of words
     for c in $(cat "$1/cgroup.controllers"); do
         echo "+$c" >"$1/cgroup.subtree_control" 2>/dev/null ||
             echo "MINIBOX-VM-WARN: cannot enable $c in $1/cgroup.subtree_control"
