@@ -1,0 +1,168 @@
+//! `ch03-cgroups`: run a command in chapter 02's namespaces, inside its own
+//! cgroup with limits, and report what the cgroup saw.
+
+mod hooks;
+mod report;
+mod supervise;
+
+use anyhow::Context;
+use ch01_chroot::Narrator;
+use ch02_namespaces::{ContainerSpec, NamespaceError, Namespaces};
+use ch03_cgroups::{Cgroup, CgroupLayout, LayoutKind, Limits, OomVerdict, Placement};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Run CMD in its own namespaces and its own cgroup: memory, CPU and process
+/// limits, accounting, and a report of what the cgroup saw.
+#[derive(Debug, Parser)]
+#[command(name = "ch03-cgroups", version)]
+struct Cli {
+    /// The root filesystem (make one with `minibox rootfs DIR`).
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+    /// Memory limit, swap included, e.g. 64M or 1G. Beyond it: the OOM killer.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory: Option<u64>,
+    /// CPU bandwidth, in CPUs (0.5 = half a CPU). Beyond it: throttling.
+    #[arg(long, value_name = "N")]
+    cpus: Option<f64>,
+    /// The most processes and threads the container may have. Beyond it: fork() fails.
+    #[arg(long, value_name = "N")]
+    pids: Option<u64>,
+    /// CPU weight under contention, 1–10000 (default 100; v1 gets cpu.shares).
+    #[arg(long, value_name = "N")]
+    cpu_weight: Option<u64>,
+    /// Show a live line of CPU, memory and PIDs while the command runs (like `docker stats`).
+    #[arg(long)]
+    stats: bool,
+    /// Where the cgroup goes: `/path` from the hierarchy's root, `path` from our
+    /// own cgroup (default: `minibox` on v1, `/minibox` on v2).
+    #[arg(long, value_name = "PATH")]
+    cgroup_parent: Option<String>,
+    /// The container's name: its cgroup directory and hostname (default ch03-<our PID>).
+    #[arg(long)]
+    name: Option<String>,
+    /// Also write the final report as JSON to FILE (for scripts and tests).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Trainer mode: stop once the container is in its cgroup, before the command runs.
+    #[arg(long)]
+    pause: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// More detail.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// The command to run and its arguments.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    command: Vec<String>,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    ch03_cgroups::parse_size(text).map_err(|e| e.to_string())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    // Everything `run` owns — the cgroup above all — is dropped (and so
+    // cleaned up) before we exit.
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("ch03-cgroups: error: {err:#}");
+            // The shell's and docker's conventions: 127 command not found,
+            // 126 found but could not run, 125 we failed before running it.
+            match err.downcast_ref::<NamespaceError>() {
+                Some(NamespaceError::CommandNotFound { .. }) => 127,
+                Some(NamespaceError::ExecFailed { .. }) => 126,
+                _ => 125,
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let narrator = Narrator::new(
+        "ch03",
+        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
+    );
+    let layout =
+        CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
+    describe_layout(&layout, &narrator);
+
+    let limits = Limits {
+        memory_bytes: cli.memory,
+        cpus: cli.cpus,
+        cpu_weight: cli.cpu_weight,
+        pids: cli.pids,
+    };
+    let name = cli
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("ch03-{}", std::process::id()));
+    let placement = Placement::new(&name, cli.cgroup_parent.as_deref())?;
+    let cgroup = Cgroup::create(&layout, &placement, &limits, &narrator)
+        .context("creating the container's cgroup")?;
+
+    let mut spec = ContainerSpec::new(&name, &cli.rootfs, cli.command.clone());
+    // Chapter 02's namespaces, minus user and net: this chapter is about
+    // resources. The cgroup namespace makes the container see its own
+    // cgroup as "/" in /proc/self/cgroup.
+    spec.namespaces = Namespaces {
+        pid: true,
+        mount: true,
+        uts: true,
+        ipc: true,
+        cgroup: true,
+        ..Namespaces::none()
+    };
+
+    supervise::install_signal_handlers().context("installing signal handlers")?;
+    let started = Instant::now();
+    let mut hook = hooks::DemoHooks::new(&cgroup, &narrator, cli.pause);
+    let mut container = ch02_namespaces::spawn(&spec, &mut hook, &narrator)
+        .with_context(|| format!("starting {:?} in {}", spec.argv, spec.rootfs.display()))?;
+    let exit = supervise::supervise(&mut container, &cgroup, cli.stats, &narrator)?;
+    let wall = started.elapsed();
+
+    // Read the counters before the cgroup goes: they die with it.
+    let stats = cgroup.stats();
+    let verdict = OomVerdict::from_stats(&stats, exit);
+    report::print(&narrator, exit, verdict, &stats, wall);
+    if let Some(path) = &cli.report {
+        report::write_json(path, &cgroup, exit, verdict, &stats, wall)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    cgroup.remove().context("removing the container's cgroup")?;
+    Ok(exit.shell_code())
+}
+
+fn describe_layout(layout: &CgroupLayout, narrator: &Narrator) {
+    narrator.step(&format!("cgroup layout: {}", layout.kind));
+    for h in &layout.v1 {
+        if !h.controllers.is_empty() {
+            narrator.detail(&format!(
+                "v1 hierarchy {} ({}), we are in {}",
+                h.mount_point.display(),
+                h.controllers.join(","),
+                h.own_dir.display()
+            ));
+        }
+    }
+    if let Some(v2) = &layout.v2 {
+        narrator.detail(&format!(
+            "cgroup2 at {} offers [{}], we are in {}",
+            v2.mount_point.display(),
+            v2.controllers.join(" "),
+            v2.own_dir.display()
+        ));
+    }
+    match layout.kind {
+        LayoutKind::Unified => narrator.observe("one tree: one directory for the container, controllers handed down through cgroup.subtree_control"),
+        LayoutKind::Legacy => narrator.observe("v1: one directory per controller hierarchy"),
+        LayoutKind::Hybrid => narrator.observe("hybrid: the controllers live on v1, so limits go there; the host's cgroup mounts stay as they are"),
+    }
+}
