@@ -44,7 +44,14 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A tmpfs on /tmp would hide a checkout that lives under /tmp (the test
+# executables sit at their host paths); / is a tmpfs already, so then /tmp
+# simply stays a directory on it.
+if [ -z "$(ls -A /tmp)" ]; then
+    mount -t tmpfs -o mode=1777 tmpfs /tmp
+else
+    chmod 1777 /tmp
+fi
 mkdir -p /run && mount -t tmpfs -o mode=0755 tmpfs /run
 # ANCHOR: cgroup2
 # The one and only cgroup hierarchy. The kernel also runs with cgroup_no_v1=all,
