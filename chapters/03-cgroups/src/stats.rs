@@ -55,7 +55,15 @@ impl Cgroup {
                     s.memory_peak = read_number(&p("memory.max_usage_in_bytes"));
                     s.memory_limit =
                         read_number(&p("memory.limit_in_bytes")).filter(|&l| l < V1_UNLIMITED);
-                    s.memory_limit_hits = read_number(&p("memory.failcnt"));
+                    // With memsw set to the same limit, the memory+swap
+                    // counter may be the one that hits it first.
+                    s.memory_limit_hits = match (
+                        read_number(&p("memory.failcnt")),
+                        read_number(&p("memory.memsw.failcnt")),
+                    ) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
                     // The oom_kill counter arrived in Linux 4.13.
                     s.oom_kills = read_key(&p("memory.oom_control"), "oom_kill");
                 }
