@@ -86,11 +86,10 @@ impl Hooks for OverlayRootfs<'_> {
             "options ({} bytes): {shown}",
             self.plan.options.len()
         ));
+        let step = format!("mounting the overlay on {}", self.target.display());
         mount_overlay(&self.plan, &self.target).map_err(|err| match &err {
-            OverlayError::Mount { errno, hint, .. } => {
-                HookError::new("mounting the overlay root", Some(*errno), *hint)
-            }
-            other => HookError::new("mounting the overlay root", None, other.to_string()),
+            OverlayError::Mount { errno, hint, .. } => HookError::new(&step, Some(*errno), *hint),
+            other => HookError::new(&step, None, other.to_string()),
         })?;
         if self.pause {
             self.pause_inside();

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
+use ch04_overlay::forward::{catch_stop_signals, ForwardSignals};
 use ch04_overlay::usage::{disk_usage, human};
 use ch04_overlay::{
     diff, ChangeKind, MountPlan, OverlayRootfs, PathForm, StateDir, XattrNamespace,
@@ -73,6 +74,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if !nix::unistd::geteuid().is_root() {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }
+    // From here on Ctrl-C and kill go to the containers, and we stay to clean up.
+    catch_stop_signals().context("installing signal handlers")?;
     match cli.many {
         Some(count) => run_many(&cli, count, &narrator),
         None => run_one(&cli, &narrator),
@@ -165,8 +168,11 @@ fn start(
     spec: &ContainerSpec,
     narrator: &Narrator,
 ) -> anyhow::Result<Container> {
-    let mut hooks =
-        OverlayRootfs::new(plan, state.merged(), narrator.clone()).with_pause(cli.pause);
+    // Ctrl-C and kill reach the container from the moment its init exists.
+    let mut forwarding = ForwardSignals;
+    let mut hooks = OverlayRootfs::new(plan, state.merged(), narrator.clone())
+        .with_pause(cli.pause)
+        .with_inner(&mut forwarding);
     ch02_namespaces::spawn(spec, &mut hooks, narrator)
         .with_context(|| format!("starting {:?} on the overlay", spec.argv))
 }
@@ -175,9 +181,6 @@ fn run_one(cli: &Cli, narrator: &Narrator) -> anyhow::Result<i32> {
     let (state, plan, spec) = prepare(cli, "ch04", narrator)?;
     let lowers = plan.lowers.clone();
     let container = start(cli, plan, &state, &spec, narrator)?;
-    // From here on Ctrl-C goes to the container, and we stay to clean up.
-    ch04_overlay::forward::forward_signals_to(container.pid())
-        .context("installing signal handlers")?;
     let exit = container.wait().context("waiting for the container")?;
     narrator.step(&format!("command {exit}"));
 

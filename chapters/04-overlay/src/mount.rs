@@ -61,6 +61,7 @@ fn hint(errno: Errno) -> &'static str {
         Errno::ENODEV => "the kernel has no overlayfs: `sudo modprobe overlay`",
         Errno::ENOENT => "a layer, upper or work path does not exist (or the option string was cut at the one-page limit); `dmesg | tail` names the path",
         Errno::EINVAL => "overlayfs rejected the options: is upper/work on a filesystem without xattr or d_type support (or on overlayfs itself)? `dmesg | tail` says which",
+        Errno::ELOOP => "two layers overlap (one layer directory lies inside another, or inside the state directory): give each layer its own directory",
         Errno::EBUSY => "upper or work dir is in use by another overlay mount: every container needs its own",
         Errno::EACCES => "a layer is not searchable by the mounting user: check the permissions of every directory on the path",
         Errno::EMFILE | Errno::ENFILE => "too many open files",
