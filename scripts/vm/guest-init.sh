@@ -15,7 +15,7 @@
 #
 # Everything the host parses starts with "MINIBOX-VM-".
 
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ANCHOR: stage1
 if [ "$1" != stage2 ]; then
@@ -44,14 +44,6 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-# A tmpfs on /tmp would hide a checkout that lives under /tmp (the test
-# executables sit at their host paths); / is a tmpfs already, so then /tmp
-# simply stays a directory on it.
-if [ -z "$(ls -A /tmp)" ]; then
-    mount -t tmpfs -o mode=1777 tmpfs /tmp
-else
-    chmod 1777 /tmp
-fi
 mkdir -p /run && mount -t tmpfs -o mode=0755 tmpfs /run
 # ANCHOR: cgroup2
 # The one and only cgroup hierarchy. The kernel also runs with cgroup_no_v1=all,
@@ -70,13 +62,29 @@ echo "MINIBOX-VM-STAGE: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {pr
 # Modules in dependency order (the host resolved the order from .modinfo).
 while read -r module; do
     [ -n "$module" ] || continue
-    if ! insmod "/lib/modules/minibox/$module" 2>/tmp/insmod.err; then
+    if ! insmod "/lib/modules/minibox/$module" 2>/run/insmod.err; then
         # "File exists": built in or already loaded. Anything else is worth a line.
-        grep -q 'exists' /tmp/insmod.err || echo "MINIBOX-VM-WARN: insmod $module: $(cat /tmp/insmod.err)"
+        grep -q 'exists' /run/insmod.err || echo "MINIBOX-VM-WARN: insmod $module: $(cat /run/insmod.err)"
     fi
 done </minibox-vm/modules.list
 
 # ANCHOR: controllers
+# /tmp: the ext4 disk the host attached (see run-v2-lane for why not tmpfs).
+# Mounted on /tmp it would hide a checkout that lives under /tmp (the test
+# executables sit at their host paths): then it goes to /var/tmp, and TMPDIR
+# points there.
+tmpdir=/tmp
+[ -z "$(ls -A /tmp)" ] || tmpdir=/var/tmp
+mkdir -p "$tmpdir"
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.5; done
+if mount -t ext4 /dev/vda "$tmpdir"; then
+    chmod 1777 "$tmpdir"
+else
+    echo "MINIBOX-VM-WARN: no /tmp disk (/dev/vda): $tmpdir stays on tmpfs"
+    [ "$tmpdir" = /var/tmp ] || mount -t tmpfs -o mode=1777 tmpfs /tmp
+fi
+export TMPDIR="$tmpdir"
+
 # Enable every controller the kernel offers in the root, like systemd does.
 cg=/sys/fs/cgroup
 enable_all() {
