@@ -138,7 +138,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     set_process_title("minibox-init", &format!("minibox-init {}", spec.name));
     narrator.syscall("fork()", "init stays PID 1; the command runs as its child");
     run_as_init(
-        || command_main(spec, hooks, narrator, &reporter, pause),
+        move || command_main(spec, hooks, narrator, &reporter, pause),
         fate,
     )
 }

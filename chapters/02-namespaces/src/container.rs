@@ -334,7 +334,9 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
         ("execvp", errno) => {
             return NamespaceError::ExecFailed { command, rootfs: rootfs.to_path_buf(), errno }
         }
-        ("pivot_root", Errno::EINVAL) => "the new root must be a mount point (bind it onto itself) and must not sit on a shared mount (make / rprivate first)".to_string(),
+        // EBUSY when the new root is a plain directory on the same mount as "/",
+        // EINVAL when it is a plain directory on another mount, or "/" is shared.
+        ("pivot_root", Errno::EINVAL | Errno::EBUSY) => "the new root must be a mount point (bind it onto itself) and must not sit on a shared mount (make / rprivate first)".to_string(),
         (_, Errno::EPERM) if spec.namespaces.user => "inside a user namespace, only what the namespace owns may be mounted or created (no mknod, no sysfs without a net namespace); see `minibox doctor`".to_string(),
         (_, Errno::EPERM) => "this needs root (CAP_SYS_ADMIN): run it with sudo; see `minibox doctor`".to_string(),
         (_, Errno::EACCES) if spec.namespaces.user => format!(

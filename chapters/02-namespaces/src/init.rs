@@ -59,7 +59,13 @@ pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) ->
             reset_signals_for_command(&forwarded);
             match start_command() {}
         }
-        Ok(ForkResult::Parent { child }) => child,
+        Ok(ForkResult::Parent { child }) => {
+            // The closure owns the command's plumbing (the report pipe's
+            // write end): our copy must close, or the parent would wait for
+            // the report until the command ends.
+            drop(start_command);
+            child
+        }
         Err(errno) => init_failed("fork", errno),
     };
 

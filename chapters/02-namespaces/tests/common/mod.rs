@@ -51,7 +51,13 @@ impl Running {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {BIN}: {e}"));
-        let parent = child.id() as i32;
+        // Owned by `Running` at once: its Drop cleans up if we panic below.
+        let mut running = Running {
+            child,
+            init: 0,
+            command: 0,
+        };
+        let parent = running.child.id() as i32;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(init) = first_child(parent) {
@@ -59,11 +65,9 @@ impl Running {
                     let comm = std::fs::read_to_string(format!("/proc/{command}/comm"))
                         .unwrap_or_default();
                     if comm.trim() == expect_comm {
-                        return Running {
-                            child,
-                            init,
-                            command,
-                        };
+                        running.init = init;
+                        running.command = command;
+                        return running;
                     }
                 }
             }
@@ -104,6 +108,23 @@ impl Running {
                 panic!("the container did not end within 10 s");
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that panicked must not leave its container behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if self.init > 0 {
+                // Killing init kills its whole PID namespace.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(self.init),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

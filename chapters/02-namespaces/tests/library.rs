@@ -1,0 +1,220 @@
+//! The library contract chapters 03, 04 and the engine build on: hooks run at
+//! the right moment, errors are explained, Container waits and signals.
+//!
+//! `harness = false`: spawn() clones the calling process, which must be
+//! single-threaded; libtest would run us on a thread beside its main thread.
+
+use ch01_chroot::{Exit, Narrator};
+use ch02_namespaces::{
+    spawn, ContainerSpec, HookError, Hooks, NamespaceError, Namespaces, NoHooks,
+};
+use minibox_testkit::Rootfs;
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn main() {
+    if !minibox_testkit::require_root("ch02 library") {
+        return;
+    }
+    let tests: [(&str, fn()); 5] = [
+        (
+            "child_created_runs_before_the_command_with_maps_written",
+            child_created_runs_before_the_command_with_maps_written,
+        ),
+        (
+            "prepare_rootfs_chooses_the_new_root",
+            prepare_rootfs_chooses_the_new_root,
+        ),
+        (
+            "pivot_root_einval_is_explained",
+            pivot_root_einval_is_explained,
+        ),
+        (
+            "a_failing_child_created_hook_stops_the_container",
+            a_failing_child_created_hook_stops_the_container,
+        ),
+        ("try_wait_and_signal", try_wait_and_signal),
+    ];
+    for (name, test) in tests {
+        eprint!("test {name} ... ");
+        test();
+        eprintln!("ok");
+    }
+    eprintln!("test result: ok. {} passed", tests.len());
+}
+
+fn spec(rootfs: &Path, script: &str) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(
+        "libtest",
+        rootfs,
+        vec!["sh".into(), "-c".into(), script.into()],
+    );
+    spec.namespaces = Namespaces {
+        pid: true,
+        mount: true,
+        ..Namespaces::none()
+    };
+    spec
+}
+
+/// Records what it saw when the parent-side hook ran.
+#[derive(Default)]
+struct Recorder {
+    pid: Option<Pid>,
+    uid_map: String,
+    command_started: bool,
+}
+
+impl Hooks for Recorder {
+    fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
+        self.pid = Some(pid);
+        self.uid_map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
+        // The child is still a clone of us, waiting at the gate: no exec yet.
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        self.command_started = exe.ends_with("busybox");
+        Ok(())
+    }
+}
+
+fn child_created_runs_before_the_command_with_maps_written() {
+    let rootfs = Rootfs::busybox();
+    let mut spec = spec(rootfs.path(), "exit 4");
+    spec.namespaces.user = true;
+    let mut hooks = Recorder::default();
+    let container =
+        spawn(&spec, &mut hooks, &Narrator::silent()).unwrap_or_else(|e| panic!("spawn: {e}"));
+    assert_eq!(hooks.pid, Some(container.pid()));
+    assert_eq!(
+        hooks.uid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert!(!hooks.command_started);
+    assert_eq!(container.wait().ok(), Some(Exit::Code(4)));
+}
+
+/// Prepares the root like chapter 04 will: a mount of something else.
+struct OtherRoot(PathBuf);
+
+impl Hooks for OtherRoot {
+    fn prepare_rootfs(&self, _rootfs: &Path) -> Result<PathBuf, HookError> {
+        mount(
+            Some(&self.0),
+            &self.0,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| HookError::new("bind other root", Some(e), "test"))?;
+        Ok(self.0.clone())
+    }
+}
+
+fn prepare_rootfs_chooses_the_new_root() {
+    let given = Rootfs::busybox();
+    let other = Rootfs::busybox();
+    std::fs::write(other.path().join("which"), "other").unwrap_or_else(|e| panic!("{e}"));
+    let needle = other.path().display().to_string();
+    let mounts_before = count_host_mounts(&needle);
+    let spec = spec(given.path(), "test \"$(cat /which)\" = other");
+    let exit = ch02_namespaces::run(
+        &spec,
+        &mut OtherRoot(other.path().into()),
+        &Narrator::silent(),
+    )
+    .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(exit, Exit::Code(0), "the command ran in the hook's root");
+    assert_eq!(
+        count_host_mounts(&needle),
+        mounts_before,
+        "the hook's mount did not leak"
+    );
+}
+
+fn count_host_mounts(needle: &str) -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// Forgets to make the new root a mount point.
+struct NoBindMount;
+
+impl Hooks for NoBindMount {
+    fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
+        Ok(rootfs.to_path_buf())
+    }
+}
+
+fn pivot_root_einval_is_explained() {
+    let rootfs = Rootfs::busybox();
+    let spec = spec(rootfs.path(), "true");
+    match spawn(&spec, &mut NoBindMount, &Narrator::silent()) {
+        Err(err @ NamespaceError::Setup { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("pivot_root"), "{text}");
+            // EINVAL, or EBUSY when the rootfs lies on the same mount as "/".
+            assert!(text.contains("EINVAL") || text.contains("EBUSY"), "{text}");
+            assert!(text.contains("mount point"), "{text}");
+        }
+        other => panic!("expected a pivot_root error, got {other:?}"),
+    }
+}
+
+struct Refuse;
+
+impl Hooks for Refuse {
+    fn child_created(&mut self, _pid: Pid) -> Result<(), HookError> {
+        Err(HookError::new(
+            "joining the cgroup",
+            Some(Errno::EACCES),
+            "try as root",
+        ))
+    }
+}
+
+fn a_failing_child_created_hook_stops_the_container() {
+    let rootfs = Rootfs::busybox();
+    let spec = spec(rootfs.path(), "touch /ran");
+    match spawn(&spec, &mut Refuse, &Narrator::silent()) {
+        Err(NamespaceError::Hook(hook)) => assert_eq!(hook.step, "joining the cgroup"),
+        other => panic!("expected the hook's error, got {other:?}"),
+    }
+    assert!(!rootfs.path().join("ran").exists(), "the command never ran");
+    // The child was killed and collected: no child of ours is left.
+    assert_eq!(
+        nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+        Err(Errno::ECHILD)
+    );
+}
+
+fn try_wait_and_signal() {
+    let rootfs = Rootfs::busybox();
+    let spec = spec(rootfs.path(), "exec sleep 30");
+    let mut container =
+        spawn(&spec, &mut NoHooks, &Narrator::silent()).unwrap_or_else(|e| panic!("spawn: {e}"));
+    // spawn returned as soon as the command was exec'd, not when it ended.
+    assert_eq!(container.try_wait().ok(), Some(None), "still running");
+    container
+        .signal(Signal::SIGTERM)
+        .unwrap_or_else(|e| panic!("signal: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        match container.try_wait() {
+            Ok(Some(exit)) => break exit,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            other => panic!("try_wait: {other:?}"),
+        }
+    };
+    assert_eq!(
+        exit,
+        Exit::Signal(Signal::SIGTERM),
+        "the command's fate, not init's exit code"
+    );
+    assert_eq!(container.wait().ok(), Some(Exit::Signal(Signal::SIGTERM)));
+}
