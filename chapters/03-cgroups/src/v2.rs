@@ -45,12 +45,20 @@ pub(crate) fn enable_down_to(
         let offered = words(&level.join("cgroup.controllers"));
         let enabled = words(&level.join("cgroup.subtree_control"));
         let mut kept = Vec::new();
+        let already: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|c| enabled.iter().any(|e| e == c))
+            .collect();
+        if !already.is_empty() {
+            narrator.step(&format!(
+                "{}/cgroup.subtree_control already hands down: {}",
+                level.display(),
+                already.join(" ")
+            ));
+        }
         for controller in wanted {
-            if enabled.iter().any(|c| c == controller) {
-                narrator.detail(&format!(
-                    "{controller}: already in {}/cgroup.subtree_control",
-                    level.display()
-                ));
+            if already.contains(&controller) {
                 kept.push(controller);
                 continue;
             }

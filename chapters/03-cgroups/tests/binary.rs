@@ -97,6 +97,7 @@ fn a_memory_hog_is_oom_killed_and_reported_as_oom() {
     let hog = "x=a; i=0; while [ $i -lt 28 ]; do x=$x$x; i=$((i+1)); done; echo survived";
     let (output, report) = ch03(&rootfs, &name, &["--memory", "32M"], &["sh", "-c", hog]);
     let (stdout, stderr) = text(&output);
+    eprintln!("{stderr}");
     assert_eq!(output.status.code(), Some(137), "stderr:\n{stderr}");
     assert!(!stdout.contains("survived"), "the hog outlived its limit");
     assert!(stderr.contains("OOMKilled"), "stderr:\n{stderr}");
@@ -192,6 +193,8 @@ fn each_file_written_is_narrated_with_its_value() {
         &["true"],
     );
     let (_, stderr) = text(&output);
+    // Shown with --nocapture: the book's v2 output comes from the VM lane.
+    eprintln!("{stderr}");
     assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
     assert!(stderr.contains("cgroup layout:"), "stderr:\n{stderr}");
     let v2 = report

@@ -75,13 +75,13 @@ fn pause_for_trainer(pid: Pid, cgroup: &Cgroup) {
         ));
     }
     if let Some(dir) = cgroup.dir_for("freezer") {
-        let (file, value) = match dir.version {
-            Version::V2 => ("cgroup.freeze", "1"),
-            Version::V1 => ("freezer.state", "FROZEN"),
+        let (file, freeze, thaw) = match dir.version {
+            Version::V2 => ("cgroup.freeze", "1", "0"),
+            Version::V1 => ("freezer.state", "FROZEN", "THAWED"),
         };
         commands.push(HostCommand::new(
-            format!("echo {value} > {}/{file}", dir.path.display()),
-            "after Enter: freeze the container (write 0 / THAWED to thaw)",
+            format!("echo {freeze} > {}/{file}", dir.path.display()),
+            format!("once it runs: freeze it (echo {thaw} to the same file thaws it)"),
         ));
     }
     pause(

@@ -8,10 +8,10 @@ use std::time::Duration;
 pub fn print(narrator: &Narrator, exit: Exit, verdict: OomVerdict, stats: &Stats, wall: Duration) {
     match verdict {
         OomVerdict::Killed { kills } => narrator.observe(&format!(
-            "OOMKilled: the kernel's OOM killer killed {kills} process(es) in this cgroup; the command {exit}"
+            "OOMKilled: the kernel's OOM killer killed {kills} process(es) in this cgroup; command {exit}"
         )),
         OomVerdict::Likely => narrator.observe(&format!(
-            "OOMKilled (probably: usage hit the limit and the command was SIGKILLed; this kernel has no oom_kill counter); the command {exit}"
+            "OOMKilled (probably: usage hit the limit and the command was SIGKILLed; this kernel has no oom_kill counter); command {exit}"
         )),
         OomVerdict::None => narrator.step(&format!("command {exit}")),
     }
