@@ -294,7 +294,6 @@ fn bad_limits_are_refused_before_anything_runs() {
 }
 
 #[test]
-#[ignore = "needs ch02's spawn() to return once the command is exec'd (init still holds the report pipe)"]
 fn live_stats_show_a_line_while_the_command_runs() {
     if !require_root("live_stats_show_a_line_while_the_command_runs") {
         return;
@@ -310,4 +309,58 @@ fn live_stats_show_a_line_while_the_command_runs() {
         .count();
     assert!(live_lines >= 1, "no live stats line in:\n{stderr}");
     assert_no_cgroup_named(&name);
+}
+
+#[test]
+fn ctrl_c_reaches_the_container_and_the_cgroup_still_goes() {
+    if !require_root("ctrl_c_reaches_the_container_and_the_cgroup_still_goes") {
+        return;
+    }
+    let rootfs = Rootfs::busybox();
+    let name = unique_name("ch03-sigterm");
+    let mut child = Command::new(BIN)
+        .arg("--rootfs")
+        .arg(rootfs.path())
+        .args(["--name", &name, "--pids", "8", "--", "sleep", "30"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {BIN}: {e}"));
+    let supervisor = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Wait until the container runs: its cgroup then holds a process.
+    let start = std::time::Instant::now();
+    while find_in_cgroups(&name).is_none() && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    nix::sys::signal::kill(supervisor, nix::sys::signal::Signal::SIGTERM)
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    let mut status = None;
+    while start.elapsed().as_secs() < 20 {
+        if let Ok(Some(s)) = child.try_wait() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the supervisor did not end after SIGTERM");
+    };
+    // The supervisor survived the signal, passed it on, and reports the
+    // command's death by SIGTERM (128 + 15) — after removing the cgroup.
+    assert_eq!(status.code(), Some(143));
+    assert_no_cgroup_named(&name);
+}
+
+fn find_in_cgroups(name: &str) -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mounts.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if !(right.starts_with("cgroup ") || right.starts_with("cgroup2 ")) {
+            return None;
+        }
+        let mount_point = left.split_whitespace().nth(4)?;
+        find_dir(Path::new(mount_point), name, 8)
+    })
 }
