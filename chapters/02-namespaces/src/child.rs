@@ -136,7 +136,14 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     }
     // 5. Become init; the command runs in a child of ours.
     set_process_title("minibox-init", &format!("minibox-init {}", spec.name));
-    narrator.syscall("fork()", "init stays PID 1; the command runs as its child");
+    narrator.syscall(
+        "fork()",
+        if ns.pid {
+            "init stays PID 1 (reaps, forwards signals); the command runs as its child"
+        } else {
+            "init stays behind as a subreaper (reaps, forwards signals); the command runs as its child"
+        },
+    );
     run_as_init(
         move || command_main(spec, hooks, narrator, &reporter, pause),
         fate,

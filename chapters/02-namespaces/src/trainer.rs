@@ -46,8 +46,8 @@ pub fn pause_for_trainer(init: Pid, spec: &ContainerSpec) {
                 "the container's mount table: the rootfs as /, its own /proc, /dev, /sys",
             ),
             HostCommand::new(
-                format!("cat /proc/{init}/uid_map /proc/{init}/status | grep -i -e '^ *0' -e '^uid'"),
-                "with --user: container root is an unprivileged host uid",
+                format!("grep -E '^(Uid|Gid|NSpid)' /proc/{command}/status; cat /proc/{command}/uid_map"),
+                "the host's view of its IDs: with --user, root inside is an unprivileged uid outside",
             ),
         ],
     );
