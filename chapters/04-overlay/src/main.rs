@@ -137,6 +137,9 @@ fn prepare(
             state.path().display()
         ));
     }
+    if cli.userns {
+        warn_about_unmapped_layers(cli, &spec, narrator);
+    }
     let plan = MountPlan::prepare(&lowers_top_first(cli), &state, xattrs(cli))
         .context("preparing the overlay mount")?;
     narrator.step(&format!(
@@ -159,6 +162,28 @@ fn prepare(
         )),
     }
     Ok((state, plan, spec))
+}
+
+/// In a user namespace, files owned by host IDs outside the map show up as
+/// nobody (65534) and cannot be copied up: overlayfs would have to create the
+/// upper copy with an owner the namespace cannot express (EOVERFLOW).
+fn warn_about_unmapped_layers(cli: &Cli, spec: &ContainerSpec, narrator: &Narrator) {
+    use std::os::unix::fs::MetadataExt;
+    let mapped = |uid: u32| {
+        spec.uid_map
+            .iter()
+            .any(|m| uid >= m.host_id && uid - m.host_id < m.count)
+    };
+    for layer in &cli.layers {
+        if let Ok(owner) = std::fs::metadata(layer).map(|m| m.uid()) {
+            if !mapped(owner) {
+                narrator.warn(&format!(
+                    "layer {} belongs to host UID {owner}, outside the container's ID map: inside it is owned by nobody and read-only (writing its files fails with EOVERFLOW); `chown -R` a copy into the map, as docker's userns-remap does",
+                    layer.display()
+                ));
+            }
+        }
+    }
 }
 
 fn start(

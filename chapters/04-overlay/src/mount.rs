@@ -16,7 +16,8 @@ use std::path::Path;
 /// the working directory for the duration of the call. The working directory
 /// belongs to the whole process: call it only where no other thread resolves
 /// relative paths — the container child is single-threaded after fork(2).
-/// (containerd, written in multi-threaded Go, forks a helper for the same reason.)
+/// (containerd, written in multi-threaded Go, mounts from a dedicated thread
+/// that first calls unshare(CLONE_FS) to get a working directory of its own.)
 pub fn mount_overlay(plan: &MountPlan, target: &Path) -> Result<(), OverlayError> {
     // `target` must not be taken relative to the directory we are about to enter.
     let target = std::path::absolute(target).map_err(OverlayError::io("resolving", target))?;
