@@ -80,6 +80,7 @@ impl Placement {
         &self.id
     }
 
+    // ANCHOR: spot
     /// Where the cgroup goes in a hierarchy mounted at `mount_point`, in
     /// which this process lives in `own_dir`; `default_parent` is this
     /// version's default.
@@ -102,6 +103,7 @@ impl Placement {
             default_parent: self.parent.is_none(),
         }
     }
+    // ANCHOR_END: spot
 }
 
 #[cfg(test)]
