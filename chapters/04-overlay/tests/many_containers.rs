@@ -41,7 +41,6 @@ fn inits_of(supervisor: u32) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs chapter 02's spawn to return once the command runs (today its init keeps the exec-report pipe open, so spawn blocks until the container exits)"]
 fn two_containers_on_one_lower_run_together_and_do_not_see_each_others_writes() {
     if !require_root("two_containers_on_one_lower_run_together_and_do_not_see_each_others_writes") {
         return;
