@@ -6,7 +6,7 @@
 //! turns "step + errno" into an error message that says what to do.
 
 use crate::dev::{populate_dev, DeviceNodes};
-use crate::hooks::Hooks;
+use crate::hooks::{take_rootfs_bind_mounted, HookError, Hooks};
 use crate::init::run_as_init;
 use crate::mount::{mount_proc, mount_sys, remount_readonly, ProcMount, SysMount};
 use crate::net::bring_up_loopback;
@@ -89,16 +89,21 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         "mount(\"/\", MS_REC|MS_PRIVATE)",
         "nothing we mount from now on propagates to the host",
     );
-    let new_root = hooks.prepare_rootfs(rootfs).unwrap_or_else(|e| {
-        fail(
-            &format!("{}: {}", e.step, e.message),
-            e.errno.unwrap_or(Errno::EINVAL),
-        )
-    });
-    narrator.syscall(
-        &format!("mount({}, MS_BIND)", new_root.display()),
-        "the new root must be a mount point for pivot_root",
-    );
+    let new_root = hooks
+        .prepare_rootfs(rootfs)
+        .unwrap_or_else(|e| fail_hook(&reporter, &e));
+    // Narrate only what happened: a caller's hook may have mounted overlayfs.
+    if take_rootfs_bind_mounted() {
+        narrator.syscall(
+            &format!("mount({}, MS_BIND)", new_root.display()),
+            "the new root must be a mount point for pivot_root",
+        );
+    } else {
+        narrator.step(&format!(
+            "root prepared by the caller's hook: {}",
+            new_root.display()
+        ));
+    }
     mount_pseudo_filesystems(spec, &new_root, narrator).unwrap_or_else(|(step, e)| fail(&step, e));
     if ns.net {
         bring_up_loopback().unwrap_or_else(|e| fail("bringing up lo (SIOCSIFFLAGS)", e));
@@ -150,6 +155,12 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     )
 }
 // ANCHOR_END: child_main
+
+/// Sends a hook's failure (step, errno and what to do) to the parent, and exits.
+fn fail_hook(reporter: &ChildReporter, error: &HookError) -> ! {
+    let (step, errno) = error.to_report();
+    reporter.fail(&step, errno)
+}
 
 /// /proc, /sys and /dev, mounted into the new root before we pivot into it.
 fn mount_pseudo_filesystems(
@@ -227,10 +238,7 @@ fn command_main(
         }
     }
     if let Err(e) = hooks.before_exec() {
-        reporter.fail(
-            &format!("{}: {}", e.step, e.message),
-            e.errno.unwrap_or(Errno::EINVAL),
-        );
+        fail_hook(reporter, &e);
     }
     narrator.syscall(
         &format!("execvp({:?})", spec.argv[0]),

@@ -3,7 +3,7 @@
 
 use crate::child::{child_main, ChildContext, PauseGates};
 use crate::error::NamespaceError;
-use crate::hooks::Hooks;
+use crate::hooks::{HookError, Hooks};
 use crate::init::read_fate;
 use crate::spec::{ContainerSpec, Namespaces};
 use crate::trainer::pause_for_trainer;
@@ -318,7 +318,7 @@ fn clone_hint(errno: Errno) -> &'static str {
         Errno::EPERM => "creating namespaces needs root (CAP_SYS_ADMIN); as root this means user namespaces are disabled or we run inside a container that forbids them: see `minibox doctor`",
         Errno::ENOSPC | Errno::EUSERS => "a namespace limit in /proc/sys/user/max_*_namespaces is reached (0 disables that namespace): see `minibox doctor`",
         Errno::EINVAL => "this kernel lacks one of the requested namespaces (CONFIG_*_NS): see `minibox doctor`",
-        _ => "see `minibox doctor`",
+        _ => "run `minibox doctor` to see which namespaces this kernel allows",
     }
 }
 
@@ -326,6 +326,9 @@ fn clone_hint(errno: Errno) -> &'static str {
 /// Turns "step + errno" from the child into an error that says what to do.
 fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) -> NamespaceError {
     let ChildFailure { step, errno } = failure;
+    if let Some(hook) = HookError::from_report(&step, errno) {
+        return NamespaceError::Hook(hook);
+    }
     let command = spec.argv.first().cloned().unwrap_or_default();
     let hint = match (step.as_str(), errno) {
         ("execvp", Errno::ENOENT) => {
@@ -345,7 +348,7 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
             rootfs.display()
         ),
         (_, Errno::ENOTDIR) => format!("check the directories inside {}", rootfs.display()),
-        _ => "see `minibox doctor`".to_string(),
+        _ => "rerun with -v to see the steps before it; `minibox doctor` checks what this kernel allows".to_string(),
     };
     NamespaceError::Setup { step, errno, hint }
 }

@@ -28,14 +28,15 @@ pub enum NamespaceError {
         hint: &'static str,
     },
 
-    #[error("writing {path}: {source} — the parent maps IDs while the child waits; are the host IDs valid (see `minibox doctor`)?")]
+    #[error("writing {path} failed: {source} — each host ID range must exist and may be written once (overlapping or out-of-range maps are refused); `minibox doctor` checks user namespaces")]
     IdMap {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("hook: {0}")]
+    /// A caller's hook failed; it says what and what to do.
+    #[error(transparent)]
     Hook(#[from] HookError),
 
     #[error("inside the container, {step} failed: {errno} — {hint}")]
@@ -48,18 +49,38 @@ pub enum NamespaceError {
     #[error("command {command:?} not found inside {rootfs}: paths are looked up inside the new root, not on the host (try /bin/sh)")]
     CommandNotFound { command: String, rootfs: PathBuf },
 
-    #[error("could not start {command:?} inside {rootfs}: {errno}")]
+    #[error("starting {command:?} inside {rootfs} failed: {errno} — {}", exec_hint(*errno))]
     ExecFailed {
         command: String,
         rootfs: PathBuf,
         errno: Errno,
     },
 
-    #[error("{call} failed: {errno}")]
+    #[error("{call} failed: {errno} — {}", sys_hint(*errno))]
     Sys { call: &'static str, errno: Errno },
+}
 
-    #[error("not implemented yet: {0}")]
-    Unimplemented(&'static str),
+/// What to do when execve refused a command it found.
+fn exec_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EACCES => "make it executable (chmod +x) and its directories searchable, or drop --user if it belongs to a host user",
+        Errno::ENOEXEC => "it is not a program this kernel can run: a script needs a #! line, a binary the host's architecture",
+        Errno::ENOENT => "a dynamically linked program needs its loader and libraries inside the rootfs (or use a static binary, like busybox)",
+        Errno::E2BIG => "the arguments and environment are too long: shorten them",
+        _ => "check that it is a program for this machine, runnable by the container's root",
+    }
+}
+
+/// What to do when a plain host call failed (pipe2, waitpid, kill…).
+fn sys_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EMFILE | Errno::ENFILE => "too many open files: close some or raise `ulimit -n`",
+        Errno::EAGAIN | Errno::ENOMEM => {
+            "the host is out of memory or processes: free some and retry"
+        }
+        Errno::ESRCH | Errno::ECHILD => "the container has already ended",
+        _ => "unexpected on a working host: rerun with -v to see the last step that ran",
+    }
 }
 
 impl NamespaceError {

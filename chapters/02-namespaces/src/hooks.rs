@@ -7,15 +7,24 @@
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A hook failed: which step, the errno if the kernel said no, and what to do.
+/// Reads "STEP failed: ERRNO — MESSAGE": what failed, then what to do.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{step}{}: {message}", errno.map(|e| format!(" ({e})")).unwrap_or_default())]
+#[error("{step} failed: {}{message}", errno.map(|e| format!("{e} — ")).unwrap_or_default())]
 pub struct HookError {
+    /// What was being done, e.g. "mounting the overlay on /x".
     pub step: String,
     pub errno: Option<Errno>,
+    /// What to do about it.
     pub message: String,
 }
+
+/// Chapter 01's report pipe carries one string and an errno. A child-side
+/// hook's failure travels as "STEP<US>MESSAGE" (the ASCII unit separator,
+/// which no step name contains) with errno 0 for "the kernel said nothing".
+const HOOK_FIELD_SEPARATOR: char = '\u{1f}';
 
 impl HookError {
     pub fn new(step: impl Into<String>, errno: Option<Errno>, message: impl Into<String>) -> Self {
@@ -24,6 +33,22 @@ impl HookError {
             errno,
             message: message.into(),
         }
+    }
+
+    /// The child's side: what to write into the report pipe.
+    pub(crate) fn to_report(&self) -> (String, Errno) {
+        (
+            format!("{}{HOOK_FIELD_SEPARATOR}{}", self.step, self.message),
+            self.errno.unwrap_or(Errno::UnknownErrno),
+        )
+    }
+
+    /// The parent's side: a hook's failure back from the report pipe, or
+    /// `None` if the child failed in one of chapter 02's own steps.
+    pub(crate) fn from_report(step: &str, errno: Errno) -> Option<HookError> {
+        let (step, message) = step.split_once(HOOK_FIELD_SEPARATOR)?;
+        let errno = (errno != Errno::UnknownErrno).then_some(errno);
+        Some(HookError::new(step, errno, message))
     }
 }
 
@@ -42,14 +67,7 @@ pub trait Hooks {
     /// into, which must be a mount point. Runs in the single-threaded child:
     /// it may allocate, must not spawn threads.
     fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
-        crate::pivot::bind_rootfs_onto_itself(rootfs).map_err(|errno| {
-            HookError::new(
-                format!("bind-mounting {} onto itself", rootfs.display()),
-                Some(errno),
-                "is the directory on a filesystem that allows bind mounts?",
-            )
-        })?;
-        Ok(rootfs.to_path_buf())
+        bind_rootfs(rootfs)
     }
 
     /// CHILD side, in the command's own process, inside the finished
@@ -59,6 +77,32 @@ pub trait Hooks {
     fn before_exec(&self) -> Result<(), HookError> {
         Ok(())
     }
+}
+
+/// Set when [`bind_rootfs`] bind-mounted the rootfs, so the child narrates
+/// what really happened: a caller's `prepare_rootfs` may mount something
+/// else entirely (chapter 04: overlayfs). The child is a clone without
+/// CLONE_VM, so this flag is its own copy; the parent's never changes.
+static ROOTFS_BIND_MOUNTED: AtomicBool = AtomicBool::new(false);
+
+/// The default [`Hooks::prepare_rootfs`]: bind-mount `rootfs` onto itself
+/// (pivot_root needs a mount point) and return it. A custom hook may call it
+/// too, e.g. to bind the rootfs before mounting more on top.
+pub fn bind_rootfs(rootfs: &Path) -> Result<PathBuf, HookError> {
+    crate::pivot::bind_rootfs_onto_itself(rootfs).map_err(|errno| {
+        HookError::new(
+            format!("bind-mounting {} onto itself", rootfs.display()),
+            Some(errno),
+            "--rootfs must be a directory on a filesystem that allows bind mounts (not /proc or /sys)",
+        )
+    })?;
+    ROOTFS_BIND_MOUNTED.store(true, Ordering::Relaxed);
+    Ok(rootfs.to_path_buf())
+}
+
+/// Whether [`bind_rootfs`] ran since the last call; resets the flag.
+pub(crate) fn take_rootfs_bind_mounted() -> bool {
+    ROOTFS_BIND_MOUNTED.swap(false, Ordering::Relaxed)
 }
 
 /// The hooks that change nothing.

@@ -20,7 +20,7 @@ fn main() {
     if !minibox_testkit::require_root("ch02 library") {
         return;
     }
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
         (
             "child_created_runs_before_the_command_with_maps_written",
             child_created_runs_before_the_command_with_maps_written,
@@ -36,6 +36,10 @@ fn main() {
         (
             "a_failing_child_created_hook_stops_the_container",
             a_failing_child_created_hook_stops_the_container,
+        ),
+        (
+            "a_failing_prepare_rootfs_hook_says_what_failed_then_what_to_do",
+            a_failing_prepare_rootfs_hook_says_what_failed_then_what_to_do,
         ),
         ("try_wait_and_signal", try_wait_and_signal),
     ];
@@ -191,6 +195,38 @@ fn a_failing_child_created_hook_stops_the_container() {
         nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
         Err(Errno::ECHILD)
     );
+}
+
+/// Fails in the child, where chapter 04 mounts its overlay.
+struct FailingRoot(Option<Errno>);
+
+impl Hooks for FailingRoot {
+    fn prepare_rootfs(&self, _rootfs: &Path) -> Result<PathBuf, HookError> {
+        Err(HookError::new(
+            "mounting the test root",
+            self.0,
+            "free a layer and retry",
+        ))
+    }
+}
+
+fn a_failing_prepare_rootfs_hook_says_what_failed_then_what_to_do() {
+    let rootfs = Rootfs::busybox();
+    let spec = spec(rootfs.path(), "touch /ran");
+    for (errno, expected) in [
+        (
+            Some(Errno::EPERM),
+            "mounting the test root failed: EPERM: Operation not permitted — free a layer and retry",
+        ),
+        (None, "mounting the test root failed: free a layer and retry"),
+    ] {
+        match spawn(&spec, &mut FailingRoot(errno), &Narrator::silent()) {
+            // The child's step, errno and advice crossed the report pipe intact.
+            Err(err @ NamespaceError::Hook(_)) => assert_eq!(err.to_string(), expected),
+            other => panic!("expected the hook's error, got {other:?}"),
+        }
+    }
+    assert!(!rootfs.path().join("ran").exists(), "the command never ran");
 }
 
 fn try_wait_and_signal() {
