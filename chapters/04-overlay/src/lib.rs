@@ -3,12 +3,14 @@
 //! The pieces: the mount options and their one-page limit ([`options`]), the
 //! mount itself ([`mount`]), the container's own directories ([`state`]), how
 //! deletions are recorded ([`whiteout`]), and reading the changes back as a
-//! `docker diff` ([`diff`], over the lower view in [`lower`]).
+//! `docker diff` ([`diff`], over the lower view in [`lower`]). Chapter 03's
+//! cgroups plug into the same container through [`limits`].
 
 pub mod diff;
 pub mod error;
 pub mod forward;
 pub mod hooks;
+pub mod limits;
 pub mod lower;
 pub mod mount;
 pub mod mountinfo;

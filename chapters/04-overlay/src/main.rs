@@ -1,11 +1,15 @@
 //! `ch04-overlay`: run a command on read-only layers plus a fresh writable
 //! layer, then show what it changed (`docker diff`) and throw the layer away.
+//! With `--memory`/`--cpus`/`--pids`, each container also gets its own cgroup
+//! (chapter 03): chapters 02, 03 and 04 composed.
 
 use anyhow::{bail, Context};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
-use ch04_overlay::forward::{catch_stop_signals, ForwardSignals};
+use ch03_cgroups::{Cgroup, CgroupLayout, Limits, Placement};
+use ch04_overlay::forward::catch_stop_signals;
+use ch04_overlay::limits::{finish_cgroup, JoinAndForward};
 use ch04_overlay::usage::{disk_usage, human};
 use ch04_overlay::{
     diff, ChangeKind, MountPlan, OverlayRootfs, PathForm, StateDir, XattrNamespace,
@@ -31,6 +35,26 @@ struct Cli {
     /// Start N containers at once on the same layers and show what each costs on disk.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     many: Option<u32>,
+    /// The container's name: its hostname, and with a limit its cgroup
+    /// (NAME-<our PID>, so two runs never share one). With --many: NAME-1, NAME-2, …
+    #[arg(long, default_value = "ch04")]
+    name: String,
+    /// Memory limit per container, swap included, e.g. 64M or 1G. Beyond it: the OOM killer.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory: Option<u64>,
+    /// CPU bandwidth per container, in CPUs (0.5 = half a CPU). Beyond it: throttling.
+    #[arg(long, value_name = "N")]
+    cpus: Option<f64>,
+    /// The most processes and threads per container. Beyond it: fork() fails.
+    #[arg(long, value_name = "N")]
+    pids: Option<u64>,
+    /// CPU weight under contention, 1–10000 (default 100; v1 gets cpu.shares).
+    #[arg(long, value_name = "N")]
+    cpu_weight: Option<u64>,
+    /// Where the cgroups go: `/path` from the hierarchy's root, `path` from our
+    /// own cgroup (default: `minibox` on v1, `/minibox` on v2).
+    #[arg(long, value_name = "PATH")]
+    cgroup_parent: Option<String>,
     /// Also a user namespace: container root is host UID 100000, and the
     /// overlay is mounted with `userxattr`.
     #[arg(long)]
@@ -47,6 +71,11 @@ struct Cli {
     /// The command to run and its arguments.
     #[arg(last = true, value_name = "CMD", required = true)]
     command: Vec<String>,
+}
+
+/// `64M` → bytes, exactly as chapter 03 reads it.
+fn parse_size(text: &str) -> Result<u64, String> {
+    ch03_cgroups::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -74,12 +103,59 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if !nix::unistd::geteuid().is_root() {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }
+    let cgroups = cgroup_plan(&cli, &narrator)?;
     // From here on Ctrl-C and kill go to the containers, and we stay to clean up.
     catch_stop_signals().context("installing signal handlers")?;
     match cli.many {
-        Some(count) => run_many(&cli, count, &narrator),
-        None => run_one(&cli, &narrator),
+        Some(count) => run_many(&cli, count, cgroups.as_ref(), &narrator),
+        None => run_one(&cli, cgroups.as_ref(), &narrator),
     }
+}
+
+/// What chapter 03 needs to give each container its cgroup.
+struct CgroupPlan {
+    layout: CgroupLayout,
+    limits: Limits,
+}
+
+/// `None` when no limit was asked for: then the containers get no cgroup of their own.
+fn cgroup_plan(cli: &Cli, narrator: &Narrator) -> anyhow::Result<Option<CgroupPlan>> {
+    let limits = Limits {
+        memory_bytes: cli.memory,
+        cpus: cli.cpus,
+        cpu_weight: cli.cpu_weight,
+        pids: cli.pids,
+    };
+    if limits.is_empty() {
+        return Ok(None);
+    }
+    // A typo fails here, before any layer or cgroup exists.
+    limits.validate()?;
+    let layout =
+        CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
+    narrator.step(&format!(
+        "cgroup layout: {} — one cgroup per container, made by chapter 03",
+        layout.kind
+    ));
+    Ok(Some(CgroupPlan { layout, limits }))
+}
+
+/// The container's cgroup, with the limits written, empty until its init joins.
+fn create_cgroup(
+    cli: &Cli,
+    plan: Option<&CgroupPlan>,
+    name: &str,
+    narrator: &Narrator,
+) -> anyhow::Result<Option<Cgroup>> {
+    let Some(plan) = plan else {
+        return Ok(None);
+    };
+    // Our PID in the name: two runs of the same NAME never share a cgroup.
+    let id = format!("{name}-{}", std::process::id());
+    let placement = Placement::new(&id, cli.cgroup_parent.as_deref())?;
+    let cgroup = Cgroup::create(&plan.layout, &placement, &plan.limits, narrator)
+        .with_context(|| format!("creating {name}'s cgroup"))?;
+    Ok(Some(cgroup))
 }
 
 /// overlayfs wants the top layer first; the command line lists the bottom first.
@@ -95,7 +171,7 @@ fn xattrs(cli: &Cli) -> XattrNamespace {
     }
 }
 
-fn spec_for(cli: &Cli, name: &str, state: &StateDir) -> ContainerSpec {
+fn spec_for(cli: &Cli, name: &str, state: &StateDir, own_cgroup: bool) -> ContainerSpec {
     let mut spec = ContainerSpec::new(name, state.merged(), cli.command.clone());
     spec.namespaces = Namespaces {
         mount: true,
@@ -104,9 +180,19 @@ fn spec_for(cli: &Cli, name: &str, state: &StateDir) -> ContainerSpec {
         ipc: true,
         net: true,
         user: cli.userns,
+        // With a cgroup of its own, the container sees it as "/" (chapter 03).
+        cgroup: own_cgroup,
         ..Namespaces::none()
     };
     spec
+}
+
+/// One container, ready to start: its writable layer, mount plan, spec and cgroup.
+struct Prepared {
+    state: StateDir,
+    plan: MountPlan,
+    spec: ContainerSpec,
+    cgroup: Option<Cgroup>,
 }
 
 /// The host user that is root inside the container (for `--userns`).
@@ -120,15 +206,16 @@ fn container_root_on_host(spec: &ContainerSpec) -> (u32, u32) {
     (root(&spec.uid_map), root(&spec.gid_map))
 }
 
-/// One container's writable layer and mount plan, made on the host before it starts.
+/// One container's writable layer, mount plan and cgroup, made on the host before it starts.
 fn prepare(
     cli: &Cli,
     name: &str,
+    cgroups: Option<&CgroupPlan>,
     narrator: &Narrator,
-) -> anyhow::Result<(StateDir, MountPlan, ContainerSpec)> {
+) -> anyhow::Result<Prepared> {
     let state = StateDir::create(&cli.state_dir, "ch04-overlay-")
         .with_context(|| format!("creating {name}'s state directory"))?;
-    let spec = spec_for(cli, name, &state);
+    let spec = spec_for(cli, name, &state, cgroups.is_some());
     if cli.userns {
         let (uid, gid) = container_root_on_host(&spec);
         state.hand_over(uid, gid)?;
@@ -161,7 +248,13 @@ fn prepare(
             plan.options.len()
         )),
     }
-    Ok((state, plan, spec))
+    let cgroup = create_cgroup(cli, cgroups, name, narrator)?;
+    Ok(Prepared {
+        state,
+        plan,
+        spec,
+        cgroup,
+    })
 }
 
 /// In a user namespace, files owned by host IDs outside the map show up as
@@ -186,28 +279,41 @@ fn warn_about_unmapped_layers(cli: &Cli, spec: &ContainerSpec, narrator: &Narrat
     }
 }
 
+// ANCHOR: start
 fn start(
     cli: &Cli,
     plan: MountPlan,
     state: &StateDir,
     spec: &ContainerSpec,
+    cgroup: Option<&Cgroup>,
     narrator: &Narrator,
 ) -> anyhow::Result<Container> {
-    // Ctrl-C and kill reach the container from the moment its init exists.
-    let mut forwarding = ForwardSignals;
+    // While the init waits at the gate: into its cgroup (chapter 03), and
+    // Ctrl-C and kill reach it from then on. Then the overlay becomes its root.
+    let mut join_and_forward = JoinAndForward::new(cgroup);
     let mut hooks = OverlayRootfs::new(plan, state.merged(), narrator.clone())
         .with_pause(cli.pause)
-        .with_inner(&mut forwarding);
+        .with_inner(&mut join_and_forward);
     ch02_namespaces::spawn(spec, &mut hooks, narrator)
         .with_context(|| format!("starting {:?} on the overlay", spec.argv))
 }
+// ANCHOR_END: start
 
-fn run_one(cli: &Cli, narrator: &Narrator) -> anyhow::Result<i32> {
-    let (state, plan, spec) = prepare(cli, "ch04", narrator)?;
+fn run_one(cli: &Cli, cgroups: Option<&CgroupPlan>, narrator: &Narrator) -> anyhow::Result<i32> {
+    let Prepared {
+        state,
+        plan,
+        spec,
+        cgroup,
+    } = prepare(cli, &cli.name, cgroups, narrator)?;
     let lowers = plan.lowers.clone();
-    let container = start(cli, plan, &state, &spec, narrator)?;
+    let container = start(cli, plan, &state, &spec, cgroup.as_ref(), narrator)?;
     let exit = container.wait().context("waiting for the container")?;
     narrator.step(&format!("command {exit}"));
+    if let Some(cgroup) = cgroup {
+        finish_cgroup(cgroup, &spec.name, exit, narrator)
+            .context("removing the container's cgroup")?;
+    }
 
     let changes = diff(&state.upper(), &lowers, xattrs(cli)).context("reading the upper layer")?;
     print_changes(&changes, narrator);
@@ -285,19 +391,36 @@ fn finish(cli: &Cli, mut state: StateDir, narrator: &Narrator) -> anyhow::Result
 }
 
 /// `--many N`: N containers on the same read-only layers, at the same time.
-fn run_many(cli: &Cli, count: u32, narrator: &Narrator) -> anyhow::Result<i32> {
-    let mut running: Vec<(String, StateDir, Container)> = Vec::new();
+fn run_many(
+    cli: &Cli,
+    count: u32,
+    cgroups: Option<&CgroupPlan>,
+    narrator: &Narrator,
+) -> anyhow::Result<i32> {
+    let mut running: Vec<Running> = Vec::new();
     for index in 1..=count {
-        let name = format!("ch04-{index}");
-        let started = prepare(cli, &name, narrator).and_then(|(state, plan, spec)| {
-            let container = start(cli, plan, &state, &spec, narrator)?;
-            Ok((state, container))
+        let name = format!("{}-{index}", cli.name);
+        let started = prepare(cli, &name, cgroups, narrator).and_then(|prepared| {
+            let Prepared {
+                state,
+                plan,
+                spec,
+                cgroup,
+            } = prepared;
+            let container = start(cli, plan, &state, &spec, cgroup.as_ref(), narrator)?;
+            Ok(Running {
+                name: name.clone(),
+                state,
+                container,
+                cgroup,
+            })
         });
         match started {
-            Ok((state, container)) => running.push((name, state, container)),
+            Ok(one) => running.push(one),
             Err(err) => {
-                // Do not leave the ones already started running unsupervised.
-                for (_, _, container) in running {
+                // Do not leave the ones already started running unsupervised
+                // (their cgroups and layers go when `running` is dropped).
+                for Running { container, .. } in running {
                     let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
                     let _ = container.wait();
                 }
@@ -315,11 +438,21 @@ fn run_many(cli: &Cli, count: u32, narrator: &Narrator) -> anyhow::Result<i32> {
 
     let mut code = 0;
     let mut finished = Vec::new();
-    for (name, state, container) in running {
+    for Running {
+        name,
+        state,
+        container,
+        cgroup,
+    } in running
+    {
         let exit = container
             .wait()
             .with_context(|| format!("waiting for {name}"))?;
         narrator.step(&format!("{name}: command {exit}"));
+        if let Some(cgroup) = cgroup {
+            finish_cgroup(cgroup, &name, exit, narrator)
+                .with_context(|| format!("removing {name}'s cgroup"))?;
+        }
         if code == 0 {
             code = exit.shell_code();
         }
@@ -333,18 +466,30 @@ fn run_many(cli: &Cli, count: u32, narrator: &Narrator) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn pause_many(running: &[(String, StateDir, Container)]) {
+/// One of the `--many` containers, while it runs.
+struct Running {
+    name: String,
+    state: StateDir,
+    container: Container,
+    cgroup: Option<Cgroup>,
+}
+
+fn pause_many(running: &[Running]) {
     let mut commands: Vec<HostCommand> = running
         .iter()
         .take(3)
-        .map(|(name, _, container)| {
-            HostCommand::new(
-                format!("findmnt -N {} /", container.pid()),
-                format!("{name}'s root: an overlay with the same lowerdir"),
-            )
-        })
+        .map(
+            |Running {
+                 name, container, ..
+             }| {
+                HostCommand::new(
+                    format!("findmnt -N {} /", container.pid()),
+                    format!("{name}'s root: an overlay with the same lowerdir"),
+                )
+            },
+        )
         .collect();
-    if let Some((_, state, _)) = running.first() {
+    if let Some(Running { state, .. }) = running.first() {
         if let Some(parent) = state.path().parent() {
             commands.push(HostCommand::new(
                 format!("du -sh {}/ch04-overlay-*/upper", parent.display()),
