@@ -126,10 +126,13 @@ while read -r exe dir label; do
     # stdin from /dev/null: the test harness must never wait on the console.
     # A per-executable timeout: one hung test must not eat the whole lane.
     # shellcheck disable=SC2086
-    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec timeout -s KILL "${MINIBOX_VM_TEST_TIMEOUT:-600}" \
+    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec timeout -s KILL "${MINIBOX_VM_TEST_TIMEOUT:-300}" \
         "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
     rc=$?
-    echo "MINIBOX-VM-TEST: $label exit=$rc seconds=$(($(date +%s) - start))"
+    seconds=$(($(date +%s) - start))
+    [ "$rc" -ne 137 ] || [ "$seconds" -lt "${MINIBOX_VM_TEST_TIMEOUT:-300}" ] ||
+        echo "MINIBOX-VM-WARN: $label killed after ${seconds}s (MINIBOX_VM_TEST_TIMEOUT): a test hangs"
+    echo "MINIBOX-VM-TEST: $label exit=$rc seconds=$seconds"
     if [ "$rc" -ne 0 ]; then
         failed=$((failed + 1))
         [ "$first_failure" -ne 0 ] || first_failure=$rc
