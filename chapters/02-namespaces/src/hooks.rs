@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+// ANCHOR: hook_error
 /// A hook failed: which step, the errno if the kernel said no, and what to do.
 /// Reads "STEP failed: ERRNO — MESSAGE": what failed, then what to do.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,6 +52,7 @@ impl HookError {
         Some(HookError::new(step, errno, message))
     }
 }
+// ANCHOR_END: hook_error
 
 /// Extension points; every method has a default that does the chapter-02 thing.
 pub trait Hooks {
@@ -79,6 +81,7 @@ pub trait Hooks {
     }
 }
 
+// ANCHOR: bind_rootfs
 /// Set when [`bind_rootfs`] bind-mounted the rootfs, so the child narrates
 /// what really happened: a caller's `prepare_rootfs` may mount something
 /// else entirely (chapter 04: overlayfs). The child is a clone without
@@ -104,6 +107,7 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<PathBuf, HookError> {
 pub(crate) fn take_rootfs_bind_mounted() -> bool {
     ROOTFS_BIND_MOUNTED.swap(false, Ordering::Relaxed)
 }
+// ANCHOR_END: bind_rootfs
 
 /// The hooks that change nothing.
 #[derive(Debug, Default, Clone, Copy)]

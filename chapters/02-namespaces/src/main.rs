@@ -168,12 +168,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         // The escape left its directory in the rootfs; tidy up.
         let _ = std::fs::remove_dir(cli.rootfs.join(ch01_chroot::escape::ESCAPE_DIR));
     }
+    // The mount namespace is always made (pivot_root needs it), asked for or not.
+    let made = Namespaces {
+        mount: true,
+        ..spec.namespaces
+    };
     let exit = result.with_context(|| {
         format!(
             "running {:?} in {} with namespaces [{}]",
             spec.argv,
             spec.rootfs.display(),
-            spec.namespaces.names().join(", ")
+            made.names().join(", ")
         )
     })?;
     Ok(exit.shell_code())

@@ -1,6 +1,6 @@
 //! Trainer mode: what to look at from the host while the container waits.
 
-use crate::spec::ContainerSpec;
+use crate::spec::{ContainerSpec, Namespaces};
 use ch01_chroot::trainer::{pause, HostCommand};
 use nix::unistd::Pid;
 
@@ -19,6 +19,11 @@ fn command_pid(init: Pid) -> Option<Pid> {
 pub fn pause_for_trainer(init: Pid, spec: &ContainerSpec) {
     let command = command_pid(init).unwrap_or(init);
     let parent = nix::unistd::getpid();
+    // The mount namespace is always made, whether --mount was given or not.
+    let made = Namespaces {
+        mount: true,
+        ..spec.namespaces
+    };
     pause(
         &format!(
             "container {:?} is ready: init is host PID {init}, the command (not yet exec'd) host PID {command}",
@@ -31,7 +36,7 @@ pub fn pause_for_trainer(init: Pid, spec: &ContainerSpec) {
             ),
             HostCommand::new(
                 format!("lsns -p {command}"),
-                format!("the namespaces of {command}: {}", spec.namespaces.names().join(", ")),
+                format!("the namespaces of {command}: {}", made.names().join(", ")),
             ),
             HostCommand::new(
                 format!("readlink /proc/{command}/ns/* ; readlink /proc/$$/ns/*"),
