@@ -89,6 +89,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         "mount(\"/\", MS_REC|MS_PRIVATE)",
         "nothing we mount from now on propagates to the host",
     );
+    // Clear a flag inherited from the parent: only this call's bind counts.
+    take_rootfs_bind_mounted();
     let new_root = hooks
         .prepare_rootfs(rootfs)
         .unwrap_or_else(|e| fail_hook(&reporter, &e));
