@@ -37,6 +37,16 @@ pub enum ChrootError {
 }
 
 impl ChrootError {
+    /// The shell-style exit code for this error (see [`crate::process::exit_code`]).
+    pub fn exit_code(&self) -> i32 {
+        use crate::process::exit_code;
+        match self {
+            ChrootError::CommandNotFound { .. } => exit_code::NOT_FOUND,
+            ChrootError::ExecFailed { .. } => exit_code::CANNOT_RUN,
+            _ => exit_code::TOOL_FAILED,
+        }
+    }
+
     /// Wraps an errno with the name of the call that returned it.
     pub fn sys(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> ChrootError {
         move |errno| ChrootError::Sys { call, errno }

@@ -35,13 +35,10 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("ch01-chroot: error: {err:#}");
-            // The shell's and docker's conventions: 127 command not found,
-            // 126 found but could not run, 125 we failed before running it.
-            let code = match err.downcast_ref::<ch01_chroot::ChrootError>() {
-                Some(ch01_chroot::ChrootError::CommandNotFound { .. }) => 127,
-                Some(ch01_chroot::ChrootError::ExecFailed { .. }) => 126,
-                _ => 125,
-            };
+            let code = err.downcast_ref::<ch01_chroot::ChrootError>().map_or(
+                ch01_chroot::process::exit_code::TOOL_FAILED,
+                ch01_chroot::ChrootError::exit_code,
+            );
             std::process::exit(code);
         }
     }

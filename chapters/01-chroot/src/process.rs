@@ -6,6 +6,17 @@
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
+/// The exit codes of the tools themselves, as shells and `docker run` use
+/// them, so a script can tell "the command failed" from "we failed".
+pub mod exit_code {
+    /// The tool failed before the command could run.
+    pub const TOOL_FAILED: i32 = 125;
+    /// The command was found but could not be executed.
+    pub const CANNOT_RUN: i32 = 126;
+    /// The command does not exist inside the container.
+    pub const NOT_FOUND: i32 = 127;
+}
+
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

@@ -84,6 +84,16 @@ fn sys_hint(errno: Errno) -> &'static str {
 }
 
 impl NamespaceError {
+    /// The shell-style exit code for this error (chapter 01's conventions).
+    pub fn exit_code(&self) -> i32 {
+        use ch01_chroot::process::exit_code;
+        match self {
+            NamespaceError::CommandNotFound { .. } => exit_code::NOT_FOUND,
+            NamespaceError::ExecFailed { .. } => exit_code::CANNOT_RUN,
+            _ => exit_code::TOOL_FAILED,
+        }
+    }
+
     /// Wraps an errno with the name of the call that returned it.
     pub fn sys(call: &'static str) -> impl FnOnce(Errno) -> NamespaceError {
         move |errno| NamespaceError::Sys { call, errno }

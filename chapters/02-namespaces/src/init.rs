@@ -122,7 +122,7 @@ fn reset_signals_for_command(blocked: &SigSet) {
 
 fn init_failed(step: &str, errno: Errno) -> ! {
     eprintln!("minibox-init: {step}: {errno}");
-    unsafe { libc::_exit(125) }
+    unsafe { libc::_exit(ch01_chroot::process::exit_code::TOOL_FAILED) }
 }
 
 /// Two bytes: b'C' + exit code, or b'S' + signal number.

@@ -1,6 +1,7 @@
 //! `ch02-namespaces`: run a command in new namespaces, on a new root, under a real PID 1.
 
 use anyhow::Context;
+use ch01_chroot::process::exit_code;
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, NamespaceError, Namespaces};
 use clap::Parser;
@@ -117,12 +118,9 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("ch02-namespaces: error: {err:#}");
-            // 127 command not found, 126 found but could not run, 125 we failed first.
-            let code = match err.downcast_ref::<NamespaceError>() {
-                Some(NamespaceError::CommandNotFound { .. }) => 127,
-                Some(NamespaceError::ExecFailed { .. }) => 126,
-                _ => 125,
-            };
+            let code = err
+                .downcast_ref::<NamespaceError>()
+                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code);
             std::process::exit(code);
         }
     }
