@@ -3,25 +3,34 @@
 //! is reported as such, forks beyond --pids fail, --cpus throttles, exit
 //! codes pass through, and no cgroup directory outlives a run.
 
-use minibox_testkit::{require_root, run, text, unique_name, Rootfs};
+mod common;
+
+use common::bounded::{output_within, stop, wait_within, DEADLINE};
+use minibox_testkit::{require_root, text, unique_name, Rootfs};
 use serde_json::Value;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ch03-cgroups");
 
 /// Runs the binary with `args`, then `--`, then `command`; returns its
-/// output and the JSON report it wrote.
+/// output and the JSON report it wrote. Stopped (and the test failed) if it
+/// runs longer than [`DEADLINE`].
 fn ch03(rootfs: &Rootfs, name: &str, args: &[&str], command: &[&str]) -> (Output, Option<Value>) {
     let report = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("temp file: {e}"));
-    let output = run(Command::new(BIN)
-        .arg("--rootfs")
-        .arg(rootfs.path())
-        .args(["--name", name, "--report"])
-        .arg(report.path())
-        .args(args)
-        .arg("--")
-        .args(command));
+    let output = output_within(
+        Command::new(BIN)
+            .arg("--rootfs")
+            .arg(rootfs.path())
+            .args(["--name", name, "--report"])
+            .arg(report.path())
+            .args(args)
+            .arg("--")
+            .args(command),
+        DEADLINE,
+    );
     let json = std::fs::read_to_string(report.path())
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -92,9 +101,11 @@ fn a_memory_hog_is_oom_killed_and_reported_as_oom() {
     }
     let rootfs = Rootfs::busybox();
     let name = unique_name("ch03-oom");
-    // Doubles a shell string 28 times (256 MiB at most, so it stays bounded
-    // even if the limit did not hold), far beyond the 32 MiB limit.
-    let hog = "x=a; i=0; while [ $i -lt 28 ]; do x=$x$x; i=$((i+1)); done; echo survived";
+    // Doubles a shell string 26 times: 64 MiB, and about 130 MiB of memory
+    // while the last copy is made — 4× the 32 MiB limit. Then it stops by
+    // itself: if the limit did not hold, "survived" fails the test in
+    // seconds (even under the VM lane's emulation), and ch03() has a deadline.
+    let hog = "x=a; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1)); done; echo survived";
     let (output, report) = ch03(&rootfs, &name, &["--memory", "32M"], &["sh", "-c", hog]);
     let (stdout, stderr) = text(&output);
     eprintln!("{stderr}");
@@ -318,35 +329,45 @@ fn ctrl_c_reaches_the_container_and_the_cgroup_still_goes() {
     }
     let rootfs = Rootfs::busybox();
     let name = unique_name("ch03-sigterm");
+    // The command says when it runs; only then do we signal (no guessing with sleeps).
     let mut child = Command::new(BIN)
         .arg("--rootfs")
         .arg(rootfs.path())
-        .args(["--name", &name, "--pids", "8", "--", "sleep", "30"])
-        .stderr(std::process::Stdio::null())
+        .args(["--name", &name, "--pids", "8", "--"])
+        .args(["sh", "-c", "echo ready; exec sleep 30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {BIN}: {e}"));
     let supervisor = nix::unistd::Pid::from_raw(child.id() as i32);
-    // Wait until the container runs: its cgroup then holds a process.
-    let start = std::time::Instant::now();
-    while find_in_cgroups(&name).is_none() && start.elapsed().as_secs() < 10 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let stdout = child.stdout.take();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        if let Some(stdout) = stdout {
+            let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+        }
+        let _ = ready_tx.send(first);
+    });
+    let ready = ready_rx.recv_timeout(Duration::from_secs(60));
+    if !matches!(&ready, Ok(line) if line.trim() == "ready") {
+        stop(
+            &mut child,
+            &format!("the container never said ready: {ready:?}"),
+        );
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    if find_in_cgroups(&name).is_none() {
+        stop(&mut child, "the running container has no cgroup");
+    }
     nix::sys::signal::kill(supervisor, nix::sys::signal::Signal::SIGTERM)
         .unwrap_or_else(|e| panic!("kill: {e}"));
-    let mut status = None;
-    while start.elapsed().as_secs() < 20 {
-        if let Ok(Some(s)) = child.try_wait() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let Some(status) = status else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the supervisor did not end after SIGTERM");
-    };
+    // sleep 30 would end by itself with 0: 143 can only come from our SIGTERM.
+    let status = wait_within(
+        &mut child,
+        Duration::from_secs(25),
+        "the supervisor after SIGTERM",
+    );
     // The supervisor survived the signal, passed it on, and reports the
     // command's death by SIGTERM (128 + 15) — after removing the cgroup.
     assert_eq!(status.code(), Some(143));

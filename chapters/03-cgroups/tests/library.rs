@@ -3,8 +3,11 @@
 //! files, a gated child joins before it runs, freeze/thaw/kill work on the
 //! whole group, and every directory is gone afterwards — error paths included.
 
+mod common;
+
 use ch01_chroot::Narrator;
 use ch03_cgroups::{Cgroup, CgroupLayout, Limits, Placement, Version};
+use common::bounded::wait_within;
 use minibox_testkit::{require_root, unique_name};
 use nix::unistd::Pid;
 use std::io::Write;
@@ -54,10 +57,9 @@ impl GatedChild {
         }
     }
 
+    /// Bounded: a child the test failed to stop is stopped, and the test fails.
     fn wait(mut self) -> std::process::ExitStatus {
-        self.child
-            .wait()
-            .unwrap_or_else(|e| panic!("waiting for the child: {e}"))
+        wait_within(&mut self.child, Duration::from_secs(20), "the gated child")
     }
 }
 

@@ -5,7 +5,9 @@
 //! those signals and send them to the containers' init processes instead; the
 //! containers decide whether to exit, and we clean up after them.
 
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signal::{
+    sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
+};
 use nix::unistd::Pid;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -14,8 +16,9 @@ pub const MAX_TARGETS: usize = 64;
 
 /// The containers to forward to (0: a free slot). Read from a signal handler, so atomics.
 static TARGETS: [AtomicI32; MAX_TARGETS] = [const { AtomicI32::new(0) }; MAX_TARGETS];
-/// A signal that arrived before any container was running, delivered on `forward_to`.
-static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The last stop signal we caught (0: none yet). A container that registers
+/// later — it was still starting — gets it then, so nobody misses "stop".
+static STOP: AtomicI32 = AtomicI32::new(0);
 
 /// The signals a terminal or a service manager uses to ask us to stop.
 const FORWARDED: [Signal; 4] = [
@@ -26,17 +29,13 @@ const FORWARDED: [Signal; 4] = [
 ];
 
 extern "C" fn forward(signal: libc::c_int) {
-    let mut delivered = false;
+    STOP.store(signal, Ordering::SeqCst);
     for target in &TARGETS {
         let pid = target.load(Ordering::SeqCst);
         if pid > 0 {
             // kill(2) is async-signal-safe; nothing else happens in here.
             unsafe { libc::kill(pid, signal) };
-            delivered = true;
         }
-    }
-    if !delivered {
-        PENDING.store(signal, Ordering::SeqCst);
     }
 }
 
@@ -57,28 +56,58 @@ pub fn catch_stop_signals() -> Result<(), nix::errno::Errno> {
     Ok(())
 }
 
-/// Sends the caught signals to `pid` too (and any that arrived before it ran).
-pub fn forward_to(pid: Pid) {
+// ANCHOR: forward_to
+/// Sends the caught signals to `pid` from now on, and the last one that
+/// arrived before (while it was starting, or before it existed) right away.
+///
+/// Call it only once the container's init handles signals — after chapter
+/// 02's `spawn` returned, which is after init blocked them and forked the
+/// command. Earlier, the init is still setting up with the handlers it
+/// inherited from us across clone(2): a signal sent to it then runs *its
+/// copy* of [`forward`], in its own memory, and is lost.
+pub fn forward_to(pid: Pid) -> Result<(), nix::errno::Errno> {
+    let mut stop_signals = SigSet::empty();
+    for signal in FORWARDED {
+        stop_signals.add(signal);
+    }
+    // Our handler must not run between "registered" and "told about STOP":
+    // the container would get the same signal twice.
+    let mut before = SigSet::empty();
+    sigprocmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&stop_signals),
+        Some(&mut before),
+    )?;
     // Take the first free slot (all MAX_TARGETS taken: this one is not forwarded to).
     let _claimed = TARGETS.iter().any(|slot| {
         slot.compare_exchange(0, pid.as_raw(), Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     });
-    let pending = PENDING.swap(0, Ordering::SeqCst);
-    if pending != 0 {
-        // Safety net for the start-up window; kill(2) with a valid signal number.
-        unsafe { libc::kill(pid.as_raw(), pending) };
+    let stop = STOP.load(Ordering::SeqCst);
+    let delivered = match Signal::try_from(stop) {
+        Ok(signal) => nix::sys::signal::kill(pid, signal),
+        Err(_) => Ok(()),
+    };
+    // Signals that arrived meanwhile run the handler now, for every target.
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)?;
+    // ESRCH: the container already ended; there is nobody left to stop.
+    match delivered {
+        Err(nix::errno::Errno::ESRCH) => Ok(()),
+        other => other,
     }
 }
+// ANCHOR_END: forward_to
 
-/// A chapter 02 hook that starts forwarding as soon as the container's init
-/// exists — before the command runs, and before `spawn` returns.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ForwardSignals;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl ch02_namespaces::Hooks for ForwardSignals {
-    fn child_created(&mut self, pid: Pid) -> Result<(), ch02_namespaces::HookError> {
-        forward_to(pid);
-        Ok(())
+    #[test]
+    fn a_target_that_has_ended_is_no_error() {
+        // PID 0x3fff_fff0 is above pid_max: kill(2) says ESRCH — like a container gone already.
+        STOP.store(libc::SIGTERM, Ordering::SeqCst);
+        let gone = Pid::from_raw(0x3fff_fff0);
+        assert_eq!(forward_to(gone), Ok(()));
+        STOP.store(0, Ordering::SeqCst);
     }
 }

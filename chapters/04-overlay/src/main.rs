@@ -7,9 +7,9 @@ use anyhow::{bail, Context};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
-use ch03_cgroups::{Cgroup, CgroupLayout, Limits, Placement};
-use ch04_overlay::forward::catch_stop_signals;
-use ch04_overlay::limits::{finish_cgroup, JoinAndForward};
+use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Limits, Placement};
+use ch04_overlay::forward::{catch_stop_signals, forward_to};
+use ch04_overlay::limits::finish_cgroup;
 use ch04_overlay::usage::{disk_usage, human};
 use ch04_overlay::{
     diff, ChangeKind, MountPlan, OverlayRootfs, PathForm, StateDir, XattrNamespace,
@@ -288,14 +288,25 @@ fn start(
     cgroup: Option<&Cgroup>,
     narrator: &Narrator,
 ) -> anyhow::Result<Container> {
-    // While the init waits at the gate: into its cgroup (chapter 03), and
-    // Ctrl-C and kill reach it from then on. Then the overlay becomes its root.
-    let mut join_and_forward = JoinAndForward::new(cgroup);
-    let mut hooks = OverlayRootfs::new(plan, state.merged(), narrator.clone())
-        .with_pause(cli.pause)
-        .with_inner(&mut join_and_forward);
-    ch02_namespaces::spawn(spec, &mut hooks, narrator)
-        .with_context(|| format!("starting {:?} on the overlay", spec.argv))
+    // While the init waits at the gate: into its cgroup (chapter 03), so the
+    // command never runs outside its limits. Then the overlay becomes its root.
+    let mut join = cgroup.map(|cgroup| JoinCgroup { cgroup });
+    let mut hooks =
+        OverlayRootfs::new(plan, state.merged(), narrator.clone()).with_pause(cli.pause);
+    if let Some(join) = join.as_mut() {
+        hooks = hooks.with_inner(join);
+    }
+    let container = ch02_namespaces::spawn(spec, &mut hooks, narrator)
+        .with_context(|| format!("starting {:?} on the overlay", spec.argv))?;
+    // Only now do Ctrl-C and kill reach it: spawn returns once init has
+    // blocked signals and forked the command. A stop signal that came
+    // during start-up was kept for this moment and is delivered now.
+    if let Err(errno) = forward_to(container.pid()) {
+        let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = container.wait();
+        bail!("forwarding signals to the container: {errno} (sigprocmask/kill failed; please report it)");
+    }
+    Ok(container)
 }
 // ANCHOR_END: start
 

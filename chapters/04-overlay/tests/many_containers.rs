@@ -6,15 +6,17 @@ mod common;
 use common::*;
 use std::process::Command;
 
-/// `du -sB1 PATH` in bytes.
+/// `du -sk PATH`, in bytes: what the disk says, measured by a tool that is
+/// not ours. `-sk` is POSIX, so GNU du and busybox du (the VM lane) agree.
 fn du(path: &std::path::Path) -> u64 {
-    let output = minibox_testkit::run(Command::new("du").arg("-sB1").arg(path));
-    text(&output)
+    let output = output_within(Command::new("du").arg("-sk").arg(path), DEADLINE);
+    let kib: u64 = text(&output)
         .0
         .split_whitespace()
         .next()
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("du {}: {:?}", path.display(), text(&output)))
+        .unwrap_or_else(|| panic!("du -sk {}: {:?}", path.display(), text(&output)));
+    kib * 1024
 }
 
 /// The container inits (host PIDs) that `supervisor` has started, by their process title.
@@ -68,7 +70,7 @@ fn two_containers_on_one_lower_run_together_and_do_not_see_each_others_writes() 
             && inits.iter().any(|t| t.contains("ch04-2"));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let output = collect_within(child, DEADLINE, "ch04-overlay --many 2");
     assert_exit(&output, 0);
     assert!(together, "the two containers never ran at the same time");
     let (stdout, _) = text(&output);

@@ -31,7 +31,7 @@ fn sixty_four_layers_with_long_paths_mount() {
         "the layer paths must overflow a page: {total}"
     );
     cmd.args(["--", "sh", "-c", "cat /top; ls / | grep -c file-"]);
-    let output = minibox_testkit::run(&mut cmd);
+    let output = output_within(&mut cmd, DEADLINE);
     assert_exit(&output, 0);
     let (stdout, stderr) = text(&output);
     assert_eq!(

@@ -142,8 +142,10 @@ fn exit_codes_are_the_commands() {
     assert_exit(&layers.run(&["-q"], &["sh", "-c", "kill -9 $$"]), 137);
     assert_exit(&layers.run(&["-q"], &["/no/such/command"]), 127);
     let missing = layers.state.path().join("no-such-layer");
-    let output =
-        minibox_testkit::run(ch04().args(["--layer", &missing.to_string_lossy(), "--", "true"]));
+    let output = output_within(
+        ch04().args(["--layer", &missing.to_string_lossy(), "--", "true"]),
+        DEADLINE,
+    );
     assert_exit(&output, 125);
     assert!(
         text(&output).1.contains("is not a directory"),

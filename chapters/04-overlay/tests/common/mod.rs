@@ -5,6 +5,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+// Chapter 03's deadline helpers: a supervisor that does not end is stopped
+// (SIGTERM, then SIGKILL to it and its container inits) and the test fails.
+#[path = "../../../03-cgroups/tests/common/bounded.rs"]
+mod bounded;
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use bounded::{collect_within, output_within, stop, wait_within, DEADLINE};
 pub use minibox_testkit::{require_root, text, Rootfs};
 
 /// The busybox rootfs (the bottom layer), an empty layer above it for the test
@@ -48,11 +54,11 @@ impl Layers {
         cmd
     }
 
-    /// Runs CMD (after `--`) on the two layers.
+    /// Runs CMD (after `--`) on the two layers; stopped after [`DEADLINE`].
     pub fn run(&self, options: &[&str], argv: &[&str]) -> Output {
         let mut cmd = self.command();
         cmd.args(options).arg("--").args(argv);
-        minibox_testkit::run(&mut cmd)
+        output_within(&mut cmd, DEADLINE)
     }
 
     /// The state directories the binary left (with --keep).

@@ -1,0 +1,3 @@
+//! Helpers shared by chapter 03's integration tests.
+
+pub mod bounded;
