@@ -12,6 +12,10 @@ use ch01_chroot::Narrator;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 
+/// How often we start creating again when another container's cleanup
+/// removed a shared parent under our feet (each retry is a few syscalls).
+const MAX_ATTEMPTS: u32 = 5;
+
 /// Which cgroup version a directory belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -139,7 +143,7 @@ impl Cgroup {
             )
             .and_then(|enabled| self.make_dir(&spot.dir).map(|()| enabled));
             match made {
-                Err(err) if attempt < 3 && is_not_found(&err) => continue,
+                Err(err) if attempt < MAX_ATTEMPTS && is_not_found(&err) => continue,
                 other => break other?,
             }
         };
@@ -163,7 +167,7 @@ impl Cgroup {
                 .try_for_each(|parent| self.make_parent(parent))
                 .and_then(|()| self.make_dir(&spot.dir));
             match made {
-                Err(err) if attempt < 3 && is_not_found(&err) => continue,
+                Err(err) if attempt < MAX_ATTEMPTS && is_not_found(&err) => continue,
                 other => break other?,
             }
         }
@@ -334,9 +338,9 @@ fn required_controllers(limits: &Limits) -> Vec<&'static str> {
 
 fn is_not_found(err: &CgroupError) -> bool {
     match err {
-        CgroupError::Create { source, .. } | CgroupError::Write { source, .. } => {
-            source.kind() == std::io::ErrorKind::NotFound
-        }
+        CgroupError::Create { source, .. }
+        | CgroupError::Write { source, .. }
+        | CgroupError::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         _ => false,
     }
 }

@@ -32,18 +32,28 @@ pub(crate) fn enable_down_to(
     let mut wanted: Vec<&'static str> = controllers.to_vec();
     for level in levels_above(mount_point, &spot.dir) {
         if !level.exists() {
-            std::fs::create_dir(&level).map_err(|source| CgroupError::Create {
-                path: level.clone(),
-                source,
-            })?;
-            narrator.syscall(
-                &format!("mkdir {}", level.display()),
-                "the parent cgroup: it will hold no processes, only pass controllers down",
-            );
-            created.push(level.clone());
+            match std::fs::create_dir(&level) {
+                Ok(()) => {
+                    narrator.syscall(
+                        &format!("mkdir {}", level.display()),
+                        "the parent cgroup: it will hold no processes, only pass controllers down",
+                    );
+                    created.push(level.clone());
+                }
+                // Another container made it between our look and our mkdir: it is shared.
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    return Err(CgroupError::Create {
+                        path: level.clone(),
+                        source,
+                    })
+                }
+            }
         }
-        let offered = words(&level.join("cgroup.controllers"));
-        let enabled = words(&level.join("cgroup.subtree_control"));
+        // Errors (ENOENT: another container's cleanup just removed this
+        // shared parent) go up, and the caller starts again from the top.
+        let offered = words(&level.join("cgroup.controllers"))?;
+        let enabled = words(&level.join("cgroup.subtree_control"))?;
         let mut kept = Vec::new();
         let already: Vec<&str> = wanted
             .iter()
@@ -109,12 +119,11 @@ fn levels_above(mount_point: &Path, dir: &Path) -> Vec<PathBuf> {
     levels
 }
 
-fn words(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+fn words(path: &Path) -> Result<Vec<String>, CgroupError> {
+    Ok(files::read(path)?
         .split_whitespace()
         .map(String::from)
-        .collect()
+        .collect())
 }
 
 fn flag_for(controller: &str) -> &'static str {
