@@ -7,6 +7,8 @@
 //! never pass by skipping. [`Rootfs`] gives each test its own fresh busybox
 //! root filesystem, deleted when the test ends.
 
+pub mod bounded;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -4,6 +4,7 @@
 //! (chapter 03): chapters 02, 03 and 04 composed.
 
 use anyhow::{bail, Context};
+use ch01_chroot::process::exit_code;
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
@@ -84,12 +85,9 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("ch04-overlay: error: {err:#}");
-            // 127 command not found, 126 found but not runnable, 125 our own failure.
-            let code = match err.downcast_ref::<NamespaceError>() {
-                Some(NamespaceError::CommandNotFound { .. }) => 127,
-                Some(NamespaceError::ExecFailed { .. }) => 126,
-                _ => 125,
-            };
+            let code = err
+                .downcast_ref::<NamespaceError>()
+                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code);
             std::process::exit(code);
         }
     }

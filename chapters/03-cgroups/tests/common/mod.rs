@@ -1,3 +1,3 @@
 //! Helpers shared by chapter 03's integration tests.
 
-pub mod bounded;
+pub use minibox_testkit::bounded;

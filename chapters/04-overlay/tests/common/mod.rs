@@ -5,12 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-// Chapter 03's deadline helpers: a supervisor that does not end is stopped
+// The deadline helpers: a supervisor that does not end is stopped
 // (SIGTERM, then SIGKILL to it and its container inits) and the test fails.
-#[path = "../../../03-cgroups/tests/common/bounded.rs"]
-mod bounded;
 #[allow(unused_imports)] // each test binary uses a different subset
-pub use bounded::{collect_within, output_within, stop, wait_within, DEADLINE};
+pub use minibox_testkit::bounded::{collect_within, output_within, stop, wait_within, DEADLINE};
 pub use minibox_testkit::{require_root, text, Rootfs};
 
 /// The busybox rootfs (the bottom layer), an empty layer above it for the test

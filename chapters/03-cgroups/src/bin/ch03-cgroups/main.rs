@@ -6,6 +6,7 @@ mod report;
 mod supervise;
 
 use anyhow::Context;
+use ch01_chroot::process::exit_code;
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, NamespaceError, Namespaces};
 use ch03_cgroups::{Cgroup, CgroupLayout, LayoutKind, Limits, OomVerdict, Placement};
@@ -72,13 +73,8 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             eprintln!("ch03-cgroups: error: {err:#}");
-            // The shell's and docker's conventions: 127 command not found,
-            // 126 found but could not run, 125 we failed before running it.
-            match err.downcast_ref::<NamespaceError>() {
-                Some(NamespaceError::CommandNotFound { .. }) => 127,
-                Some(NamespaceError::ExecFailed { .. }) => 126,
-                _ => 125,
-            }
+            err.downcast_ref::<NamespaceError>()
+                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code)
         }
     };
     std::process::exit(code);

@@ -2,14 +2,11 @@
 //! does not end (a limit that did not apply, a signal that was lost) fails in
 //! bounded time instead of hanging CI — and still cleans up what it started.
 //!
-//! Shared by chapter 03's and chapter 04's tests (chapter 04 includes this
-//! file by path). On a deadline: SIGTERM to the supervisor we started (it
+//! On a deadline: SIGTERM to the supervisor we started (it
 //! forwards it and removes its cgroups and layers), a grace period, then
 //! SIGKILL to the container inits it started (in a PID namespace that ends
 //! the whole container) and to the supervisor. Only PIDs we started, or
 //! their direct children, are ever signalled.
-#![allow(dead_code)] // each test binary uses a different subset
-
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Read;
