@@ -7,6 +7,7 @@
 
 pub mod child_report;
 pub mod chroot;
+pub mod cli;
 pub mod error;
 pub mod escape;
 pub mod gate;

@@ -1,7 +1,8 @@
 //! `ch01-chroot`: run a command inside a directory with chroot(2) — and break out.
 
 use anyhow::Context;
-use ch01_chroot::{ChrootSpec, Narrator};
+use ch01_chroot::cli::{exit_with, NarrationFlags};
+use ch01_chroot::ChrootSpec;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -18,12 +19,8 @@ struct Cli {
     /// Trainer mode: stop inside the chroot and print commands to try from the host.
     #[arg(long)]
     pause: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
-    /// More detail.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    narration: NarrationFlags,
     /// The command to run and its arguments (default with --escape: `ls /`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
@@ -31,24 +28,15 @@ struct Cli {
 
 fn main() {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => std::process::exit(code),
-        Err(err) => {
-            eprintln!("ch01-chroot: error: {err:#}");
-            let code = err.downcast_ref::<ch01_chroot::ChrootError>().map_or(
-                ch01_chroot::process::exit_code::TOOL_FAILED,
-                ch01_chroot::ChrootError::exit_code,
-            );
-            std::process::exit(code);
-        }
-    }
+    exit_with::<ch01_chroot::ChrootError>(
+        "ch01-chroot",
+        run(cli),
+        ch01_chroot::ChrootError::exit_code,
+    )
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let narrator = Narrator::new(
-        "ch01",
-        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
-    );
+    let narrator = cli.narration.narrator("ch01");
     let mut argv = cli.command;
     if argv.is_empty() && cli.escape {
         argv = vec!["ls".into(), "/".into()];

@@ -1,7 +1,7 @@
 //! `ch02-namespaces`: run a command in new namespaces, on a new root, under a real PID 1.
 
 use anyhow::Context;
-use ch01_chroot::process::exit_code;
+use ch01_chroot::cli::{exit_with, NarrationFlags};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, NamespaceError, Namespaces};
 use clap::Parser;
@@ -58,12 +58,8 @@ struct Cli {
     /// Trainer mode: stop when the container is ready and print commands to try from the host.
     #[arg(long)]
     pause: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
-    /// More detail.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    narration: NarrationFlags,
     /// The command to run and its arguments.
     #[arg(last = true, value_name = "CMD", required = true)]
     command: Vec<String>,
@@ -114,23 +110,11 @@ impl Hooks for TryTheChrootEscape<'_> {
 
 fn main() {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => std::process::exit(code),
-        Err(err) => {
-            eprintln!("ch02-namespaces: error: {err:#}");
-            let code = err
-                .downcast_ref::<NamespaceError>()
-                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code);
-            std::process::exit(code);
-        }
-    }
+    exit_with::<NamespaceError>("ch02-namespaces", run(cli), NamespaceError::exit_code)
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let narrator = Narrator::new(
-        "ch02",
-        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
-    );
+    let narrator = cli.narration.narrator("ch02");
     let mut spec = ContainerSpec::new(&cli.name, &cli.rootfs, cli.command.clone());
     spec.namespaces = cli.namespaces();
     spec.hostname = cli.hostname.clone();

@@ -4,7 +4,7 @@
 //! (chapter 03): chapters 02, 03 and 04 composed.
 
 use anyhow::{bail, Context};
-use ch01_chroot::process::exit_code;
+use ch01_chroot::cli::{exit_with, NarrationFlags};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
@@ -63,12 +63,8 @@ struct Cli {
     /// Trainer mode: stop after the mount (inside the container) and after exit.
     #[arg(long)]
     pause: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
-    /// More detail (the full mount options).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    narration: NarrationFlags,
     /// The command to run and its arguments.
     #[arg(last = true, value_name = "CMD", required = true)]
     command: Vec<String>,
@@ -81,23 +77,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 fn main() {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => std::process::exit(code),
-        Err(err) => {
-            eprintln!("ch04-overlay: error: {err:#}");
-            let code = err
-                .downcast_ref::<NamespaceError>()
-                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code);
-            std::process::exit(code);
-        }
-    }
+    exit_with::<NamespaceError>("ch04-overlay", run(cli), NamespaceError::exit_code)
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let narrator = Narrator::new(
-        "ch04",
-        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
-    );
+    let narrator = cli.narration.narrator("ch04");
     if !nix::unistd::geteuid().is_root() {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }

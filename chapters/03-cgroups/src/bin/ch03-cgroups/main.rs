@@ -6,7 +6,7 @@ mod report;
 mod supervise;
 
 use anyhow::Context;
-use ch01_chroot::process::exit_code;
+use ch01_chroot::cli::{exit_with, NarrationFlags};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, NamespaceError, Namespaces};
 use ch03_cgroups::{Cgroup, CgroupLayout, LayoutKind, Limits, OomVerdict, Placement};
@@ -50,12 +50,8 @@ struct Cli {
     /// Trainer mode: stop once the container is in its cgroup, before the command runs.
     #[arg(long)]
     pause: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
-    /// More detail.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    narration: NarrationFlags,
     /// The command to run and its arguments.
     #[arg(last = true, value_name = "CMD", required = true)]
     command: Vec<String>,
@@ -69,22 +65,11 @@ fn main() {
     let cli = Cli::parse();
     // Everything `run` owns — the cgroup above all — is dropped (and so
     // cleaned up) before we exit.
-    let code = match run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("ch03-cgroups: error: {err:#}");
-            err.downcast_ref::<NamespaceError>()
-                .map_or(exit_code::TOOL_FAILED, NamespaceError::exit_code)
-        }
-    };
-    std::process::exit(code);
+    exit_with::<NamespaceError>("ch03-cgroups", run(cli), NamespaceError::exit_code)
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let narrator = Narrator::new(
-        "ch03",
-        Narrator::verbosity_from_flags(cli.quiet, cli.verbose),
-    );
+    let narrator = cli.narration.narrator("ch03");
     let layout =
         CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
     describe_layout(&layout, &narrator);
