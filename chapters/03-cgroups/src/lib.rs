@@ -8,6 +8,7 @@
 //! other SIGKILL, and removes the cgroup when the last process is gone.
 
 pub mod cgroup;
+pub mod cli;
 pub mod control;
 pub mod error;
 pub mod files;

@@ -8,6 +8,7 @@ use ch01_chroot::cli::{exit_with, NarrationFlags};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
+use ch03_cgroups::cli::LimitFlags;
 use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Limits, Placement};
 use ch04_overlay::forward::{catch_stop_signals, forward_to};
 use ch04_overlay::limits::finish_cgroup;
@@ -40,22 +41,8 @@ struct Cli {
     /// (NAME-<our PID>, so two runs never share one). With --many: NAME-1, NAME-2, …
     #[arg(long, default_value = "ch04")]
     name: String,
-    /// Memory limit per container, swap included, e.g. 64M or 1G. Beyond it: the OOM killer.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    memory: Option<u64>,
-    /// CPU bandwidth per container, in CPUs (0.5 = half a CPU). Beyond it: throttling.
-    #[arg(long, value_name = "N")]
-    cpus: Option<f64>,
-    /// The most processes and threads per container. Beyond it: fork() fails.
-    #[arg(long, value_name = "N")]
-    pids: Option<u64>,
-    /// CPU weight under contention, 1–10000 (default 100; v1 gets cpu.shares).
-    #[arg(long, value_name = "N")]
-    cpu_weight: Option<u64>,
-    /// Where the cgroups go: `/path` from the hierarchy's root, `path` from our
-    /// own cgroup (default: `minibox` on v1, `/minibox` on v2).
-    #[arg(long, value_name = "PATH")]
-    cgroup_parent: Option<String>,
+    #[command(flatten)]
+    limits: LimitFlags,
     /// Also a user namespace: container root is host UID 100000, and the
     /// overlay is mounted with `userxattr`.
     #[arg(long)]
@@ -68,11 +55,6 @@ struct Cli {
     /// The command to run and its arguments.
     #[arg(last = true, value_name = "CMD", required = true)]
     command: Vec<String>,
-}
-
-/// `64M` → bytes, exactly as chapter 03 reads it.
-fn parse_size(text: &str) -> Result<u64, String> {
-    ch03_cgroups::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -102,12 +84,7 @@ struct CgroupPlan {
 
 /// `None` when no limit was asked for: then the containers get no cgroup of their own.
 fn cgroup_plan(cli: &Cli, narrator: &Narrator) -> anyhow::Result<Option<CgroupPlan>> {
-    let limits = Limits {
-        memory_bytes: cli.memory,
-        cpus: cli.cpus,
-        cpu_weight: cli.cpu_weight,
-        pids: cli.pids,
-    };
+    let limits = cli.limits.limits();
     if limits.is_empty() {
         return Ok(None);
     }
@@ -134,7 +111,7 @@ fn create_cgroup(
     };
     // Our PID in the name: two runs of the same NAME never share a cgroup.
     let id = format!("{name}-{}", std::process::id());
-    let placement = Placement::new(&id, cli.cgroup_parent.as_deref())?;
+    let placement = Placement::new(&id, cli.limits.cgroup_parent.as_deref())?;
     let cgroup = Cgroup::create(&plan.layout, &placement, &plan.limits, narrator)
         .with_context(|| format!("creating {name}'s cgroup"))?;
     Ok(Some(cgroup))

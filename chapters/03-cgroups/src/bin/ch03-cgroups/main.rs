@@ -9,7 +9,8 @@ use anyhow::Context;
 use ch01_chroot::cli::{exit_with, NarrationFlags};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, NamespaceError, Namespaces};
-use ch03_cgroups::{Cgroup, CgroupLayout, LayoutKind, Limits, OomVerdict, Placement};
+use ch03_cgroups::cli::LimitFlags;
+use ch03_cgroups::{Cgroup, CgroupLayout, LayoutKind, OomVerdict, Placement};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,25 +23,11 @@ struct Cli {
     /// The root filesystem (make one with `minibox rootfs DIR`).
     #[arg(long, value_name = "DIR")]
     rootfs: PathBuf,
-    /// Memory limit, swap included, e.g. 64M or 1G. Beyond it: the OOM killer.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    memory: Option<u64>,
-    /// CPU bandwidth, in CPUs (0.5 = half a CPU). Beyond it: throttling.
-    #[arg(long, value_name = "N")]
-    cpus: Option<f64>,
-    /// The most processes and threads the container may have. Beyond it: fork() fails.
-    #[arg(long, value_name = "N")]
-    pids: Option<u64>,
-    /// CPU weight under contention, 1–10000 (default 100; v1 gets cpu.shares).
-    #[arg(long, value_name = "N")]
-    cpu_weight: Option<u64>,
+    #[command(flatten)]
+    limits: LimitFlags,
     /// Show a live line of CPU, memory and PIDs while the command runs (like `docker stats`).
     #[arg(long)]
     stats: bool,
-    /// Where the cgroup goes: `/path` from the hierarchy's root, `path` from our
-    /// own cgroup (default: `minibox` on v1, `/minibox` on v2).
-    #[arg(long, value_name = "PATH")]
-    cgroup_parent: Option<String>,
     /// The container's name: its cgroup directory and hostname (default ch03-<our PID>).
     #[arg(long)]
     name: Option<String>,
@@ -57,10 +44,6 @@ struct Cli {
     command: Vec<String>,
 }
 
-fn parse_size(text: &str) -> Result<u64, String> {
-    ch03_cgroups::parse_size(text).map_err(|e| e.to_string())
-}
-
 fn main() {
     let cli = Cli::parse();
     // Everything `run` owns — the cgroup above all — is dropped (and so
@@ -74,17 +57,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
     describe_layout(&layout, &narrator);
 
-    let limits = Limits {
-        memory_bytes: cli.memory,
-        cpus: cli.cpus,
-        cpu_weight: cli.cpu_weight,
-        pids: cli.pids,
-    };
+    let limits = cli.limits.limits();
     let name = cli
         .name
         .clone()
         .unwrap_or_else(|| format!("ch03-{}", std::process::id()));
-    let placement = Placement::new(&name, cli.cgroup_parent.as_deref())?;
+    let placement = Placement::new(&name, cli.limits.cgroup_parent.as_deref())?;
     let cgroup = Cgroup::create(&layout, &placement, &limits, &narrator)
         .context("creating the container's cgroup")?;
 
