@@ -4,8 +4,8 @@
 //! with `$ ` is a command (a leading `sudo` is dropped when we are root), run
 //! from the workspace root with stdout and stderr into one pipe, in the order
 //! they were written. Every other line of the block must appear in the real
-//! output, with numbers (PIDs, sizes) allowed to differ and `…` marking lines
-//! left out. So the book cannot drift from the code.
+//! output, with numbers (PIDs, sizes) allowed to differ — but not exit codes —
+//! and `…` marking lines left out. So the book cannot drift from the code.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -75,14 +75,24 @@ fn try_it_blocks(page: &Path) -> Vec<TryIt> {
     blocks
 }
 
-/// Numbers vary from run to run (PIDs, sizes, times): compare without them.
+/// Numbers vary from run to run (PIDs, sizes, times): compare without them —
+/// except exit codes ("exit code 137", "exit: 3", "exited with code 0"),
+/// which are the point of many examples and must match exactly.
 fn normalise(line: &str) -> String {
+    const EXACT_AFTER: [&str; 3] = ["exit code ", "exit: ", "exited with code "];
     let mut out = String::new();
     let mut in_number = false;
+    let mut exact = false;
     for c in line.trim_end().chars() {
         if c.is_ascii_digit() {
             if !in_number {
-                out.push('#');
+                exact = EXACT_AFTER.iter().any(|prefix| out.ends_with(prefix));
+                if !exact {
+                    out.push('#');
+                }
+            }
+            if exact {
+                out.push(c);
             }
             in_number = true;
         } else {
@@ -157,4 +167,10 @@ fn try_it_blocks_match_the_real_binaries() {
 fn normalise_ignores_numbers_only() {
     assert_eq!(normalise("PID 18269 is here"), normalise("PID 7 is here"));
     assert_ne!(normalise("exit: 3"), normalise("exit: x"));
+    assert_ne!(normalise("exit: 137"), normalise("exit: 139"));
+    assert_ne!(normalise("(exit code 137)"), normalise("(exit code 1)"));
+    assert_eq!(
+        normalise("PID 12 exited with code 0"),
+        normalise("PID 9 exited with code 0")
+    );
 }
