@@ -23,30 +23,35 @@ pub struct ChrootSpec {
     pub pause: bool,
 }
 
-/// Checks what can be checked before forking, so mistakes get clear errors.
-pub fn preflight(spec: &ChrootSpec) -> Result<(), ChrootError> {
-    if spec.argv.is_empty() {
+/// The checks every chapter makes before it forks: a command was given and
+/// the rootfs is a directory. Returns the rootfs as an absolute path.
+pub fn check_command_and_rootfs(argv: &[String], rootfs: &Path) -> Result<PathBuf, ChrootError> {
+    if argv.is_empty() {
         return Err(ChrootError::NoCommand);
     }
-    if !spec.rootfs.exists() {
-        return Err(ChrootError::RootfsMissing(spec.rootfs.clone()));
+    if !rootfs.exists() {
+        return Err(ChrootError::RootfsMissing(rootfs.to_path_buf()));
     }
-    if !spec.rootfs.is_dir() {
-        return Err(ChrootError::RootfsNotADirectory(spec.rootfs.clone()));
+    if !rootfs.is_dir() {
+        return Err(ChrootError::RootfsNotADirectory(rootfs.to_path_buf()));
     }
+    rootfs
+        .canonicalize()
+        .map_err(|_| ChrootError::RootfsMissing(rootfs.to_path_buf()))
+}
+
+/// Checks what can be checked before forking, so mistakes get clear errors.
+pub fn preflight(spec: &ChrootSpec) -> Result<PathBuf, ChrootError> {
+    let rootfs = check_command_and_rootfs(&spec.argv, &spec.rootfs)?;
     if !nix::unistd::geteuid().is_root() {
         return Err(ChrootError::NotRoot);
     }
-    Ok(())
+    Ok(rootfs)
 }
 
 /// Runs `spec.argv` inside `spec.rootfs` and returns how it ended.
 pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> {
-    preflight(spec)?;
-    let rootfs = spec
-        .rootfs
-        .canonicalize()
-        .map_err(|_| ChrootError::RootfsMissing(spec.rootfs.clone()))?;
+    let rootfs = preflight(spec)?;
 
     narrator.step(&format!(
         "host: PID {}, hostname {:?}, root {:?}",

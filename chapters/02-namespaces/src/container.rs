@@ -89,24 +89,15 @@ impl Container {
 
 /// Checks what can be checked before cloning, so mistakes get clear errors.
 fn preflight(spec: &ContainerSpec) -> Result<PathBuf, NamespaceError> {
-    if spec.argv.is_empty() {
-        return Err(NamespaceError::NoCommand);
-    }
-    if !spec.rootfs.exists() {
-        return Err(NamespaceError::RootfsMissing(spec.rootfs.clone()));
-    }
-    if !spec.rootfs.is_dir() {
-        return Err(NamespaceError::RootfsNotADirectory(spec.rootfs.clone()));
-    }
+    // Chapter 01's checks: a command, and a rootfs directory.
+    let rootfs = ch01_chroot::chroot::check_command_and_rootfs(&spec.argv, &spec.rootfs)?;
     if spec.hostname.is_some() && !spec.namespaces.uts {
         return Err(NamespaceError::HostnameWithoutUts);
     }
     if !nix::unistd::geteuid().is_root() {
         return Err(NamespaceError::NotRoot);
     }
-    spec.rootfs
-        .canonicalize()
-        .map_err(|_| NamespaceError::RootfsMissing(spec.rootfs.clone()))
+    Ok(rootfs)
 }
 
 // ANCHOR: clone_flags

@@ -9,14 +9,9 @@ pub enum NamespaceError {
     #[error("creating namespaces needs root (CAP_SYS_ADMIN): run it with sudo")]
     NotRoot,
 
-    #[error("root filesystem {0} does not exist: create one with `minibox rootfs {0}`")]
-    RootfsMissing(PathBuf),
-
-    #[error("{0} is not a directory: --rootfs wants a directory holding a root filesystem")]
-    RootfsNotADirectory(PathBuf),
-
-    #[error("no command given: say what to run after `--`, e.g. `-- /bin/sh`")]
-    NoCommand,
+    /// No command, or no rootfs directory: chapter 01's checks and messages.
+    #[error(transparent)]
+    Input(#[from] ch01_chroot::ChrootError),
 
     #[error("a hostname needs a UTS namespace: add --uts (or --all)")]
     HostnameWithoutUts,
