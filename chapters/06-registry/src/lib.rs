@@ -1,0 +1,3 @@
+//! Chapter 06: the registry is just HTTP — pull and push over the OCI distribution API
+//!
+//! Being written.
