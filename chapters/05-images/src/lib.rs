@@ -10,6 +10,7 @@
 pub mod compression;
 pub mod digest;
 pub mod error;
+pub mod reference;
 pub mod unpack;
 
 pub use compression::Compression;
