@@ -3,9 +3,10 @@
 use crate::child_report::{ChildReporter, ReportPipe};
 use crate::error::ChrootError;
 use crate::escape::break_out_of_chroot;
+use crate::forward::{catch_stop_signals, forward_to};
 use crate::gate::{Gate, GateOpener, GateWaiter};
 use crate::narrate::Narrator;
-use crate::process::{wait_for_exit, Exit};
+use crate::process::{die_with_parent, wait_for_exit, Exit};
 use crate::trainer::{pause, HostCommand};
 use nix::unistd::{chdir, chroot, fork, getpid, ForkResult, Pid};
 use std::path::{Path, PathBuf};
@@ -64,6 +65,10 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     let (ready_waiter, ready_opener) = Gate::new().map_err(ChrootError::sys("pipe2"))?.split();
     let (go_waiter, go_opener) = Gate::new().map_err(ChrootError::sys("pipe2"))?.split();
 
+    // From here on Ctrl-C and kill are passed on to the command, and we stay
+    // to report how it ended (and to tidy up after --escape).
+    catch_stop_signals().map_err(ChrootError::sys("sigaction"))?;
+    let parent = getpid();
     narrator.syscall(
         "fork()",
         "the child will chroot; we stay outside to wait for it",
@@ -77,6 +82,11 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
             drop(ready_waiter);
             drop(go_opener);
             let reporter = report.into_child();
+            // If we (the parent) die, the child dies too: never a command
+            // running on unsupervised.
+            if let Err(errno) = die_with_parent(Some(parent), None) {
+                reporter.fail("prctl(PR_SET_PDEATHSIG)", errno);
+            }
             child_main(spec, &rootfs, narrator, &reporter, ready_opener, go_waiter)
         }
         ForkResult::Parent { child } => child,
@@ -97,6 +107,11 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     let _ = go_opener.open();
 
     let failure = listener.wait().map_err(ChrootError::sys("read"))?;
+    if failure.is_none() {
+        // The command runs (exec reset its signal handlers): stop signals go
+        // to it now, and one that came while it was starting goes right away.
+        let _ = forward_to(child);
+    }
     let exit = wait_for_exit(child).map_err(ChrootError::sys("waitpid"))?;
     if spec.escape {
         // The escape left a directory in the rootfs; tidy it up.
@@ -174,6 +189,16 @@ fn child_main(
         &format!("execvp({:?})", spec.argv[0]),
         "replace this process with the command",
     );
+    // Rust ignores SIGPIPE (so that we see EPIPE instead of dying), and an
+    // ignored signal stays ignored across execve: give the command the
+    // default back, or `yes | head` inside would never end.
+    // Safety: SIG_DFL runs no code.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
     reporter.exec(&spec.argv)
 }
 

@@ -10,6 +10,7 @@ pub mod chroot;
 pub mod cli;
 pub mod error;
 pub mod escape;
+pub mod forward;
 pub mod gate;
 pub mod narrate;
 pub mod process;

@@ -66,3 +66,53 @@ pub fn wait_for_exit(pid: Pid) -> Result<Exit, nix::errno::Errno> {
         }
     }
 }
+
+// ANCHOR: die_with_parent
+/// CHILD side, right after fork(2)/clone(2): die when the parent dies, so
+/// that a `kill -9` of the supervisor never leaves the container running,
+/// reparented to the host's init with nobody to report or clean up.
+///
+/// PR_SET_PDEATHSIG only covers a parent that dies *after* the call: one that
+/// died between fork and here has already gone. So we check. `parent` is the
+/// PID the parent had before forking: if getppid() says otherwise we were
+/// reparented. In a new PID namespace getppid() is 0 (the parent lives
+/// outside it) and says nothing; then `lifeline` — a pipe end whose other end
+/// only the parent holds — tells: poll(2) reports POLLHUP/POLLERR on it once
+/// the parent's end is closed, which its death does.
+/// Returns `Err(ESRCH)` if the parent is gone: the caller exits at once.
+///
+/// The kernel clears the setting when the process changes its user or group
+/// IDs (setresuid inside a user namespace does): call it again after that.
+pub fn die_with_parent(
+    parent: Option<Pid>,
+    lifeline: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<(), nix::errno::Errno> {
+    use nix::errno::Errno;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::signal::Signal;
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    let ppid = nix::unistd::getppid();
+    if let Some(parent) = parent {
+        if ppid.as_raw() != 0 && ppid != parent {
+            return Err(Errno::ESRCH);
+        }
+    }
+    if let Some(fd) = lifeline {
+        // POLLOUT for a write end, POLLIN for a read end: either way a closed
+        // other end shows as POLLERR (write end) or POLLHUP (read end).
+        let mut fds = [PollFd::new(fd, PollFlags::POLLOUT | PollFlags::POLLIN)];
+        loop {
+            match poll(&mut fds, PollTimeout::ZERO) {
+                Ok(_) => break,
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Err(errno),
+            }
+        }
+        let gone = PollFlags::POLLHUP | PollFlags::POLLERR;
+        if fds[0].revents().is_some_and(|r| r.intersects(gone)) {
+            return Err(Errno::ESRCH);
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: die_with_parent

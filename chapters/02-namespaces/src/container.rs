@@ -17,7 +17,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::{pipe2, Pid};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The child's stack. It runs all of the setup and the init loop on it.
@@ -174,12 +174,20 @@ pub fn spawn(
     // clone(2) rather than unshare(2): the child is created *in* the new
     // namespaces — with CLONE_NEWPID it is PID 1 at once, no second fork —
     // while we, the parent, stay outside to write its uid_map and wait for it.
+    let parent = nix::unistd::getpid();
     let child_fn = Box::new(|| {
         drop(parent_ends.take());
         let (Some(report), Some((setup_done, fate, pause))) = (report.take(), child_ends.take())
         else {
             return 127;
         };
+        // The container dies with us: a `kill -9` of the supervisor must not
+        // leave it running. (`fate` is our lifeline: only the parent holds
+        // its other end, and getppid() is 0 inside a new PID namespace.)
+        if ch01_chroot::process::die_with_parent(Some(parent), Some(fate.as_fd())).is_err() {
+            // Safety: _exit runs no destructors in this clone of the parent.
+            unsafe { libc::_exit(127) }
+        }
         child_main(ChildContext {
             spec,
             rootfs: &rootfs,

@@ -5,12 +5,13 @@
 
 use anyhow::{bail, Context};
 use ch01_chroot::cli::{exit_with, NarrationFlags};
+use ch01_chroot::forward::{catch_stop_signals, forward_to};
+use ch01_chroot::narrate::write_line;
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
 use ch03_cgroups::cli::LimitFlags;
 use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Limits, Placement};
-use ch04_overlay::forward::{catch_stop_signals, forward_to};
 use ch04_overlay::limits::finish_cgroup;
 use ch04_overlay::usage::{disk_usage, human};
 use ch04_overlay::{
@@ -311,7 +312,7 @@ fn print_changes(changes: &[ch04_overlay::Change], narrator: &Narrator) {
             ChangeKind::Changed => letter.yellow(),
             ChangeKind::Deleted => letter.red(),
         };
-        eprintln!("{letter} {}", change.path.display());
+        narrator.plain(&format!("{letter} {}", change.path.display()));
     }
 }
 
@@ -345,11 +346,11 @@ fn finish(cli: &Cli, mut state: StateDir, narrator: &Narrator) -> anyhow::Result
     if cli.keep {
         state.keep();
         // Printed even with --quiet: otherwise the kept layer is lost on the disk.
-        eprintln!(
+        write_line(&format!(
             "ch04-overlay: kept {} (writable layer: {})",
             state.path().display(),
             state.upper().display()
-        );
+        ));
         return Ok(());
     }
     let path = state.path().to_path_buf();
@@ -490,23 +491,24 @@ fn print_disk_usage(cli: &Cli, finished: &[(String, StateDir)]) -> anyhow::Resul
         ));
     }
     let copies = shared * finished.len() as u64 + uppers;
-    eprintln!("disk usage (du):");
-    eprintln!(
+    // The report of --many, even with --quiet; stderr closed: it is lost, nothing else.
+    write_line("disk usage (du):");
+    write_line(&format!(
         "  {:<10} lower {:>8}  read-only, shared by all",
         "layers",
         human(shared)
-    );
+    ));
     for line in lines {
-        eprintln!("{line}");
+        write_line(&line);
     }
-    eprintln!(
+    write_line(&format!(
         "  {} containers: {} on disk ({} shared + {} in upper dirs); a full copy each would be {}",
         finished.len(),
         human(shared + uppers),
         human(shared),
         human(uppers),
         human(copies)
-    );
+    ));
     Ok(())
 }
 // ANCHOR_END: disk_usage_report
