@@ -116,3 +116,14 @@ pub fn die_with_parent(
     Ok(())
 }
 // ANCHOR_END: die_with_parent
+
+/// When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat);
+/// `None` if no such process. A PID and its start time name one process for
+/// good: a PID alone may be reused by another process once the first died.
+pub fn start_time(pid: Pid) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and ")": count after the last ")".
+    let (_, rest) = stat.rsplit_once(") ")?;
+    // `rest` starts at field 3 (the state), so field 22 is the 20th word.
+    rest.split(' ').nth(19)?.parse().ok()
+}

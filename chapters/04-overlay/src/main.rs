@@ -68,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if !nix::unistd::geteuid().is_root() {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }
+    sweep_state_dirs(&cli.state_dir, &narrator);
     let cgroups = cgroup_plan(&cli, &narrator)?;
     // From here on Ctrl-C and kill go to the containers, and we stay to clean up.
     catch_stop_signals().context("installing signal handlers")?;
@@ -76,6 +77,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         None => run_one(&cli, cgroups.as_ref(), &narrator),
     }
 }
+
+/// Removes the state directories of runs that were killed (`kill -9`): their
+/// owner is gone, and so is their container (it died with its supervisor).
+fn sweep_state_dirs(parent: &std::path::Path, narrator: &Narrator) {
+    for dir in ch04_overlay::state::find_stale(parent, STATE_PREFIX) {
+        match ch04_overlay::state::remove_stale(&dir) {
+            Ok(()) => narrator.step(&format!(
+                "removed {}: left behind by a run that was killed (its owner is gone)",
+                dir.display()
+            )),
+            Err(err) => narrator.warn(&format!("not removing {}: {err}", dir.display())),
+        }
+    }
+}
+
+/// The name every state directory starts with.
+const STATE_PREFIX: &str = "ch04-overlay-";
 
 /// What chapter 03 needs to give each container its cgroup.
 struct CgroupPlan {
@@ -97,6 +115,8 @@ fn cgroup_plan(cli: &Cli, narrator: &Narrator) -> anyhow::Result<Option<CgroupPl
         "cgroup layout: {} — one cgroup per container, made by chapter 03",
         layout.kind
     ));
+    // What runs killed with `kill -9` left behind (their containers died with them).
+    ch03_cgroups::stale::sweep(&layout, narrator);
     Ok(Some(CgroupPlan { layout, limits }))
 }
 
@@ -173,7 +193,7 @@ fn prepare(
     cgroups: Option<&CgroupPlan>,
     narrator: &Narrator,
 ) -> anyhow::Result<Prepared> {
-    let state = StateDir::create(&cli.state_dir, "ch04-overlay-")
+    let state = StateDir::create(&cli.state_dir, STATE_PREFIX)
         .with_context(|| format!("creating {name}'s state directory"))?;
     let spec = spec_for(cli, name, &state, cgroups.is_some());
     if cli.userns {

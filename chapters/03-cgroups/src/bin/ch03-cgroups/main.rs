@@ -56,6 +56,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let layout =
         CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
     describe_layout(&layout, &narrator);
+    // What runs killed with `kill -9` left behind (their containers died with them).
+    ch03_cgroups::stale::sweep(&layout, &narrator);
 
     let limits = cli.limits.limits();
     let name = cli
