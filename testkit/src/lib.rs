@@ -109,3 +109,35 @@ pub fn unique_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Every directory called `name` under any cgroup mount (v1 or v2), up to 8
+/// levels deep: what a run left behind, if anything.
+pub fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut found = Vec::new();
+    for line in mounts.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if !(right.starts_with("cgroup ") || right.starts_with("cgroup2 ")) {
+            continue;
+        }
+        if let Some(mount_point) = left.split_whitespace().nth(4) {
+            find_dirs(Path::new(mount_point), name, 8, &mut found);
+        }
+    }
+    found
+}
+
+fn find_dirs(dir: &Path, name: &str, depth: u32, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name() == name {
+            found.push(entry.path());
+        } else if depth > 0 {
+            find_dirs(&entry.path(), name, depth - 1, found);
+        }
+    }
+}
