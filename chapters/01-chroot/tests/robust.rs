@@ -85,6 +85,8 @@ fn a_closed_stdout_ends_the_command_by_sigpipe_as_in_a_shell() {
 }
 
 /// Starts `ch01 … -- sleep 30` and returns it with the PID of the sleep.
+// The caller waits for the child it gets back.
+#[allow(clippy::zombie_processes)]
 fn start_sleep(rootfs: &Rootfs) -> (std::process::Child, Pid) {
     let mut child = ch01(rootfs, &["--quiet"], &["sleep", "30"])
         .stdin(Stdio::null())
