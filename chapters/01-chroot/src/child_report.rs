@@ -8,6 +8,7 @@
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{pipe2, read, write};
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -80,6 +81,13 @@ impl ChildReporter {
             Ok(args) if !args.is_empty() => args,
             _ => self.fail("execvp", Errno::EINVAL),
         };
+        // Rust ignores SIGPIPE (we want EPIPE, not death, when stderr's reader
+        // goes), and an ignored signal stays ignored across execve. Give the
+        // command the default back — shells expect it: `yes | head` ends by it.
+        // Only now, after our last line of narration: a closed stderr must
+        // not kill us before the exec.
+        // Safety: SIG_DFL runs no code.
+        let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
         // execvp only returns on failure.
         let errno = match nix::unistd::execvp(&args[0], &args) {
             Err(errno) => errno,

@@ -189,16 +189,6 @@ fn child_main(
         &format!("execvp({:?})", spec.argv[0]),
         "replace this process with the command",
     );
-    // Rust ignores SIGPIPE (so that we see EPIPE instead of dying), and an
-    // ignored signal stays ignored across execve: give the command the
-    // default back, or `yes | head` inside would never end.
-    // Safety: SIG_DFL runs no code.
-    let _ = unsafe {
-        nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        )
-    };
     reporter.exec(&spec.argv)
 }
 

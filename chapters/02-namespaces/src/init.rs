@@ -114,11 +114,13 @@ fn reap_zombies(command: Pid) -> Option<Exit> {
 // ANCHOR_END: init
 
 /// The command must start with a clean slate: default dispositions and no
-/// blocked signals (both survive execve).
+/// blocked signals (both survive execve). SIGPIPE stays ignored until the
+/// exec itself (chapter 01's `ChildReporter::exec` restores it): until then
+/// we may still narrate, and a closed stderr must not kill us.
 fn reset_signals_for_command(blocked: &SigSet) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator() {
-        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP && sig != Signal::SIGPIPE {
             // Safety: installing SIG_DFL runs no code of ours.
             let _ = unsafe { sigaction(sig, &default) };
         }
