@@ -21,6 +21,8 @@ pub enum Stream {
 /// How a run with a closed pipe ended.
 #[derive(Debug)]
 pub struct ClosedPipeRun {
+    /// The command's PID (names like `ch04-<PID>` contain it).
+    pub pid: u32,
     pub status: ExitStatus,
     /// The lines read before closing.
     pub lines: Vec<String>,
@@ -69,6 +71,7 @@ pub fn close_after_lines(
     drop(reader);
     let status = wait_within(&mut child, limit, &what);
     ClosedPipeRun {
+        pid: child.id(),
         status,
         lines: read,
         other: other.join().unwrap_or_default(),
