@@ -120,9 +120,13 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     if let Some(failure) = failure {
         let command = spec.argv[0].clone();
         return Err(match (failure.step.as_str(), failure.errno) {
-            ("execvp", nix::errno::Errno::ENOENT) => {
-                ChrootError::CommandNotFound { command, rootfs }
-            }
+            ("execvp", nix::errno::Errno::ENOENT) => ChrootError::CommandNotFound {
+                command,
+                rootfs,
+                missing: failure
+                    .missing
+                    .unwrap_or(crate::interpreter::Missing::Command { shell: false }),
+            },
             ("execvp", errno) => ChrootError::ExecFailed {
                 command,
                 rootfs,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod escape;
 pub mod forward;
 pub mod gate;
+pub mod interpreter;
 pub mod narrate;
 pub mod process;
 pub mod rootfs;

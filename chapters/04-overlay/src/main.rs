@@ -69,6 +69,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }
     sweep_state_dirs(&cli.state_dir, &narrator);
+    // Names become hostnames and cgroup directories: checked before anything exists.
+    ch02_namespaces::spec::validate_name(&cli.name)?;
     let cgroups = cgroup_plan(&cli, &narrator)?;
     // From here on Ctrl-C and kill go to the containers, and we stay to clean up.
     catch_stop_signals().context("installing signal handlers")?;
@@ -151,8 +153,19 @@ fn xattrs(cli: &Cli) -> XattrNamespace {
     }
 }
 
+/// How messages name the container's root: by its layers, since the
+/// overlay's mount point is gone by the time an error is read.
+fn layers_description(cli: &Cli) -> String {
+    let layers: Vec<String> = cli.layers.iter().map(|l| l.display().to_string()).collect();
+    match layers.as_slice() {
+        [one] => format!("the layer {one}"),
+        many => format!("the layers {}", many.join(" + ")),
+    }
+}
+
 fn spec_for(cli: &Cli, name: &str, state: &StateDir, own_cgroup: bool) -> ContainerSpec {
     let mut spec = ContainerSpec::new(name, state.merged(), cli.command.clone());
+    spec.rootfs_description = Some(layers_description(cli));
     spec.namespaces = Namespaces {
         mount: true,
         pid: true,

@@ -64,6 +64,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         .name
         .clone()
         .unwrap_or_else(|| format!("ch03-{}", std::process::id()));
+    // The name becomes the cgroup's directory and the hostname: checked first.
+    ch02_namespaces::spec::validate_name(&name)?;
     let placement = Placement::new(&name, cli.limits.cgroup_parent.as_deref())?;
     let cgroup = Cgroup::create(&layout, &placement, &limits, &narrator)
         .context("creating the container's cgroup")?;
