@@ -339,6 +339,7 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
             rootfs.display()
         ),
         (_, Errno::ENOTDIR) => format!("check the directories inside {}", rootfs.display()),
+        (_, Errno::ELOOP | Errno::EXDEV) => format!("/proc, /sys and /dev must be real directories of {}, and nothing may rename them while the container starts; nothing was mounted or written outside it", rootfs.display()),
         _ => "rerun with -v to see the steps before it; `minibox doctor` checks what this kernel allows".to_string(),
     };
     NamespaceError::Setup { step, errno, hint }
