@@ -134,6 +134,26 @@ pub(crate) fn open_by_walk(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, 
 }
 // ANCHOR_END: open_by_walk
 
+/// Opens a file of our own /proc/PID after pivot_root, when "/proc" is a name
+/// in the rootfs like any other: refused (ELOOP) if it is a symlink, and
+/// (EXDEV) if what is there is not a procfs — someone swapped the directory
+/// we mounted ours on. Below it, procfs makes the names, not the rootfs.
+pub fn open_own_proc_file(name: &str, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let root = Dir::open_host(Path::new("/"))?;
+    let proc = root.open_in("proc")?;
+    if nix::sys::statfs::fstatfs(proc.fd())?.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
+    {
+        return Err(Errno::EXDEV);
+    }
+    let path = format!("{}/{name}", nix::unistd::getpid());
+    openat(
+        proc.fd(),
+        path.as_str(),
+        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
 /// Whether the O_NOFOLLOW walk stands in for openat2 on this kernel.
 pub fn resolver_name() -> &'static str {
     if OPENAT2_MISSING.load(Ordering::Relaxed) {
