@@ -386,7 +386,9 @@ pub fn write_v1_rules(
         "start from nothing: every device denied",
         narrator,
     )?;
-    for rule in rules {
+    // A leading "deny all" is what we just wrote.
+    let skip = usize::from(rules.first() == Some(&DeviceRule::deny_all()));
+    for rule in &rules[skip..] {
         let file = if rule.allow {
             "devices.allow"
         } else {

@@ -144,9 +144,15 @@ pub fn parse_name(name: &str) -> Result<Capability, SecurityError> {
     })
 }
 
-/// Every capability the running kernel has (/proc/sys/kernel/cap_last_cap).
+/// Every capability we can hand out: all the running kernel has
+/// (/proc/sys/kernel/cap_last_cap) that our own bounding set still holds.
+/// (Run inside a container or a sandbox, root may lack some: CAP_SYS_RESOURCE.)
 pub fn all_known() -> CapsHashSet {
+    let ours = caps::read(None, CapSet::Bounding).unwrap_or_default();
     caps::runtime::thread_all_supported()
+        .into_iter()
+        .filter(|c| ours.contains(c))
+        .collect()
 }
 
 /// Names, sorted, without the CAP_ prefix: for narration.
@@ -164,11 +170,11 @@ pub fn names(set: &CapsHashSet) -> String {
 }
 
 fn apply_failed(step: &str) -> impl FnOnce(caps::errors::CapsError) -> SecurityError + '_ {
-    move |e| {
+    move |_| {
         SecurityError::apply(
             step,
             nix::errno::Errno::last(),
-            format!("{e}: the runtime must still hold CAP_SETPCAP here"),
+            "every capability asked for must be in the runtime's own bounding set (CapBnd in /proc/self/status), and the runtime must still hold CAP_SETPCAP",
         )
     }
 }
