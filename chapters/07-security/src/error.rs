@@ -8,18 +8,16 @@ pub enum SecurityError {
     #[error("unknown capability {name:?}: use a name from capabilities(7) such as NET_ADMIN or CAP_NET_ADMIN, or ALL")]
     UnknownCapability { name: String },
 
-    #[error("reading the seccomp profile {path}: {source}")]
+    #[error("reading the seccomp profile {path}: {error}")]
     SeccompRead {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("the seccomp profile {path} is not valid OCI linux.seccomp JSON: {source} — it needs \"defaultAction\" and a list of \"syscalls\" with \"names\" and \"action\" (see `runc spec` or docker's default.json)")]
+    #[error("the seccomp profile {path} is not valid OCI linux.seccomp JSON: {error} — it needs \"defaultAction\" and a list of \"syscalls\" with \"names\" and \"action\" (see `runc spec` or docker's default.json)")]
     SeccompJson {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 
     #[error("seccomp: unknown system call {name:?}: no architecture this chapter knows has it (a typo? see syscalls(2))")]
@@ -43,11 +41,10 @@ pub enum SecurityError {
     #[error("invalid --user {value:?}: expected UID, UID:GID, NAME or NAME:GROUP")]
     InvalidUser { value: String },
 
-    #[error("reading {path} inside the rootfs: {source}")]
+    #[error("reading {path} inside the rootfs: {error}")]
     RootfsFile {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("unknown rlimit {name:?}: use one of {known}")]

@@ -76,14 +76,14 @@ pub struct Seccomp {
 impl Seccomp {
     /// Reads an OCI `linux.seccomp` JSON file (docker's `--security-opt seccomp=FILE`).
     pub fn from_file(path: &Path) -> Result<Seccomp, SecurityError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SecurityError::SeccompRead {
+        let text = std::fs::read_to_string(path).map_err(|error| SecurityError::SeccompRead {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let profile: LinuxSeccomp =
-            serde_json::from_str(&text).map_err(|source| SecurityError::SeccompJson {
+            serde_json::from_str(&text).map_err(|error| SecurityError::SeccompJson {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
         Seccomp::compile(profile)
     }
@@ -412,9 +412,9 @@ mod tests {
 
     fn profile(json: &str) -> Result<Seccomp, SecurityError> {
         let profile: LinuxSeccomp =
-            serde_json::from_str(json).map_err(|source| SecurityError::SeccompJson {
+            serde_json::from_str(json).map_err(|error| SecurityError::SeccompJson {
                 path: "test.json".into(),
-                source,
+                error,
             })?;
         Seccomp::compile(profile)
     }

@@ -90,9 +90,9 @@ fn parse_group(text: &str) -> Vec<GroupEntry> {
 /// Reads `relative` (e.g. "etc/passwd") inside `rootfs`: every symlink and
 /// ".." on the way is resolved as if `rootfs` were "/". Absent: `None`.
 pub fn read_in_root(rootfs: &Path, relative: &str) -> Result<Option<String>, SecurityError> {
-    let failed = |source: std::io::Error| SecurityError::RootfsFile {
+    let failed = |error: std::io::Error| SecurityError::RootfsFile {
         path: rootfs.join(relative),
-        source,
+        error,
     };
     let root = std::fs::File::open(rootfs).map_err(failed)?;
     let how = OpenHow::new()
