@@ -2,7 +2,9 @@
 //! hostile ones `tar::Builder` refuses), compression, a scratch directory
 //! with a marker and an "outside" directory next to the layer, and a
 //! snapshot of everything outside the layer to prove nothing changed.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different subset
+// Test helpers: a failing unwrap is a failing test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ch05_images::unpack::{unpack_layer, Resolver, UnpackError, UnpackOptions, Unpacked};
 use ch05_images::Compression;
