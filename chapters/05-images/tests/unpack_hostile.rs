@@ -4,6 +4,9 @@
 //! "outside" directory gets no new file, /etc is untouched. Every case runs
 //! with openat2 and with the in-root walk.
 
+// Test code: an unwrap that fails is a failing test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use ch05_images::unpack::{UnpackError, Unpacked};

@@ -3,6 +3,9 @@
 //! with either resolver and any compression; both digests are what
 //! `sha256sum` says of the blob and of the tar.
 
+// Test code: an unwrap that fails is a failing test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use ch05_images::unpack::{Resolver, UnpackOptions};
