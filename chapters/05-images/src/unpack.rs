@@ -23,6 +23,17 @@ pub struct UnpackOptions {
     pub same_owner: bool,
 }
 
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions {
+            whiteouts: ch04_overlay::XattrNamespace::Trusted,
+            max_uncompressed_bytes: None,
+            resolver: Resolver::Auto,
+            same_owner: nix::unistd::geteuid().is_root(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Unpacked {
     pub digest: Digest,
