@@ -105,10 +105,13 @@ pub enum Entry {
 /// or exact blob bytes, for layers that are wrong on purpose.
 #[derive(Debug, Clone)]
 pub struct Layer {
-    entries: Vec<(Entry, (u32, u32), Vec<(String, Vec<u8>)>)>,
+    entries: Vec<(Entry, (u32, u32), Xattrs)>,
     compression: Compression,
     raw: Option<RawLayer>,
 }
+
+/// An entry's xattrs: (name, value).
+type Xattrs = Vec<(String, Vec<u8>)>;
 
 #[derive(Debug, Clone)]
 struct RawLayer {
