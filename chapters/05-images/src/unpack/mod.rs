@@ -181,7 +181,27 @@ fn classify(
         Some(Fault::Decode(cause)) => UnpackError::Decompress { compression, cause },
         None => UnpackError::Malformed {
             after: unpacker.current(),
-            cause: err.to_string(),
+            cause: printable(&err.to_string()),
         },
     }
+}
+
+/// The tar crate quotes the bad bytes of a garbage header in its message:
+/// keep what a terminal can show, and not too much of it.
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(160)
+        .collect();
+    if text.chars().count() > 160 {
+        out.push('…');
+    }
+    out
 }
