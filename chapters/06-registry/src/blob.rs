@@ -21,6 +21,12 @@ pub trait BlobSink: Write {
     fn written(&self) -> u64;
 }
 
+impl BlobSink for ch05_images::store::BlobWriter {
+    fn written(&self) -> u64 {
+        ch05_images::store::BlobWriter::written(self)
+    }
+}
+
 impl Client {
     // ANCHOR: download
     /// Downloads blob `digest` (`size` bytes) into `sink`, resuming with

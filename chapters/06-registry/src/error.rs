@@ -96,6 +96,8 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Store(#[from] ch05_images::StoreError),
 }
 
 fn wait_text(retry_after: &Option<Duration>) -> String {

@@ -15,9 +15,13 @@ pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod manifest;
+pub mod mirror;
+pub mod pull;
+pub mod push;
 pub mod retry;
 pub mod trace;
 pub mod transport;
+pub mod upload;
 
 pub use client::{Client, Endpoint};
 pub use error::RegistryError;

@@ -14,22 +14,14 @@ use crate::transport::Exchange;
 use ch05_images::Digest;
 use ureq::http::Method;
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub use ch05_images::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 
 // ANCHOR: accept
-/// What we accept, in the order we prefer.
-pub const ACCEPT: [&str; 4] = [
-    OCI_INDEX,
-    OCI_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    DOCKER_MANIFEST,
-];
+/// What we accept, in the order we prefer (chapter 05's list).
+pub const ACCEPT: &[&str] = ch05_images::media::MANIFEST_ACCEPT;
 
-/// The most a manifest may weigh (what containerd and the OCI spec's advice use).
-pub const MANIFEST_CAP: u64 = 4 << 20;
+/// The most a manifest may weigh (chapter 05's cap for documents).
+pub const MANIFEST_CAP: u64 = ch05_images::store::DOCUMENT_CAP;
 // ANCHOR_END: accept
 
 /// A manifest (or index) as the registry sent it, verified.
