@@ -8,6 +8,7 @@
 //! root filesystem, deleted when the test ends.
 
 pub mod bounded;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
