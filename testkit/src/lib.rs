@@ -8,6 +8,7 @@
 //! root filesystem, deleted when the test ends.
 
 pub mod bounded;
+pub mod oci;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@
 pub mod compression;
 pub mod digest;
 pub mod error;
+pub mod import;
 pub mod media;
 pub mod platform;
 pub mod reference;

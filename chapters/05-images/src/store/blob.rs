@@ -29,16 +29,33 @@ impl Store {
         expected: &Digest,
         expected_size: Option<u64>,
     ) -> Result<BlobWriter, StoreError> {
+        self.writer(Some(expected.clone()), expected_size)
+    }
+
+    /// A writer for content whose digest is known only at the end (a layer
+    /// being built); [`BlobWriter::commit_new`] returns it.
+    pub fn new_blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        self.writer(None, None)
+    }
+
+    fn writer(
+        &self,
+        expected: Option<Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<BlobWriter, StoreError> {
         let tmp = self.tmp_dir();
+        let prefix = match &expected {
+            Some(digest) => format!("blob-{}-", digest.short()),
+            None => "blob-new-".to_string(),
+        };
         let file = tempfile::Builder::new()
-            .prefix(&format!("blob-{}-", expected.short()))
+            .prefix(&prefix)
             .tempfile_in(&tmp)
             .map_err(StoreError::io("creating a temporary blob in", &tmp))?;
         Ok(BlobWriter {
             file: Sha256Writer::new(file),
-            expected: expected.clone(),
+            expected,
             expected_size,
-            target: self.blob_path(expected),
             blobs_dir: self.blobs_dir(),
         })
     }
@@ -134,9 +151,8 @@ impl Store {
 #[derive(Debug)]
 pub struct BlobWriter {
     file: Sha256Writer<tempfile::NamedTempFile>,
-    expected: Digest,
+    expected: Option<Digest>,
     expected_size: Option<u64>,
-    target: PathBuf,
     blobs_dir: PathBuf,
 }
 
@@ -158,9 +174,9 @@ impl BlobWriter {
         self.file.bytes()
     }
 
-    /// The digest this blob must have.
-    pub fn expected(&self) -> &Digest {
-        &self.expected
+    /// The digest this blob must have (`None` for [`Store::new_blob_writer`]).
+    pub fn expected(&self) -> Option<&Digest> {
+        self.expected.as_ref()
     }
 
     /// Throws away what was written, to start again from byte 0.
@@ -175,30 +191,38 @@ impl BlobWriter {
         Ok(())
     }
 
-    // ANCHOR: commit
     /// Verifies size and digest, then makes the blob durable and visible.
     pub fn commit(self) -> Result<(), StoreError> {
+        self.commit_new().map(|_| ())
+    }
+
+    // ANCHOR: commit
+    /// [`BlobWriter::commit`], returning the digest (the one thing a
+    /// [`Store::new_blob_writer`] learns only now).
+    pub fn commit_new(self) -> Result<Digest, StoreError> {
         let BlobWriter {
             file,
             expected,
             expected_size,
-            target,
             blobs_dir,
         } = self;
         let (mut file, actual, size) = file.finish();
         if let Some(expected_size) = expected_size {
             if size != expected_size {
                 return Err(StoreError::SizeMismatch {
-                    digest: expected,
+                    digest: expected.unwrap_or(actual),
                     expected: expected_size,
                     actual: size,
                 });
             }
         }
-        if actual != expected {
-            // `file` is dropped here: the temp file goes, nothing was renamed.
-            return Err(StoreError::DigestMismatch { expected, actual });
+        if let Some(expected) = expected {
+            if actual != expected {
+                // `file` is dropped here: the temp file goes, nothing was renamed.
+                return Err(StoreError::DigestMismatch { expected, actual });
+            }
         }
+        let target = blobs_dir.join(actual.hex());
         let tmp = file.path().to_path_buf();
         file.flush().map_err(StoreError::io("writing", &tmp))?;
         // Blobs never change: read-only for everyone, owner included.
@@ -212,7 +236,8 @@ impl BlobWriter {
         // writer of the same blob renames identical bytes over it.
         file.persist(&target)
             .map_err(|e| StoreError::io("renaming a blob to", &target)(e.error))?;
-        sync_dir(&blobs_dir)
+        sync_dir(&blobs_dir)?;
+        Ok(actual)
     }
     // ANCHOR_END: commit
 }

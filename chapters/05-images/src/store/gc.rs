@@ -37,7 +37,8 @@ impl Store {
         result
     }
 
-    fn gc_locked(&self) -> Result<GcReport, StoreError> {
+    /// Mark: the blobs and layers some ref reaches.
+    fn live_set(&self) -> Result<(HashSet<Digest>, HashSet<Digest>), StoreError> {
         let mut live_blobs: HashSet<Digest> = HashSet::new();
         let mut live_layers: HashSet<Digest> = HashSet::new();
         for (name, entry) in self.read_refs()?.refs {
@@ -48,6 +49,11 @@ impl Store {
             live_blobs.extend(image.layer_digests);
             live_layers.extend(image.diff_ids);
         }
+        Ok((live_blobs, live_layers))
+    }
+
+    fn gc_locked(&self) -> Result<GcReport, StoreError> {
+        let (live_blobs, live_layers) = self.live_set()?;
         let mut report = GcReport {
             temporaries: self.clear_tmp()?,
             ..GcReport::default()
@@ -86,4 +92,28 @@ fn list(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, StoreError> {
         ));
     }
     Ok(out)
+}
+
+impl Store {
+    /// Removes blobs a failed import added, if no ref reaches them — but
+    /// only if the store is ours alone right now: a concurrent import may be
+    /// about to use the same blob. Otherwise they wait for the next gc.
+    pub(crate) fn discard_blobs(&self, added: &[Digest]) -> Result<bool, StoreError> {
+        if added.is_empty() || !self.lock.try_exclusive()? {
+            return Ok(false);
+        }
+        let result = self.live_set().and_then(|(live, _)| {
+            for digest in added.iter().filter(|d| !live.contains(d)) {
+                let path = self.blob_path(digest);
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StoreError::io("removing", &path)(e)),
+                }
+            }
+            Ok(true)
+        });
+        self.lock.back_to_shared()?;
+        result
+    }
 }

@@ -26,11 +26,12 @@ mod refs;
 
 pub use blob::BlobWriter;
 pub use gc::GcReport;
+pub(crate) use image::descriptor_digest;
 pub use image::{Image, ImageSummary};
 pub use refs::RefEntry;
 
 use crate::error::StoreError;
-use crate::unpack::{Resolver, UnpackOptions};
+use crate::unpack::UnpackOptions;
 use ch01_chroot::Narrator;
 use lock::StoreLock;
 use std::fs;
@@ -89,9 +90,8 @@ impl Store {
                 } else {
                     ch04_overlay::XattrNamespace::User
                 },
-                max_uncompressed_bytes: None,
-                resolver: Resolver::Auto,
                 same_owner: root_user,
+                ..UnpackOptions::default()
             },
             narrator,
         };
