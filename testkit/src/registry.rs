@@ -98,7 +98,9 @@ impl Registry {
             .stdout(log)
             .stderr(log2)
             .spawn()
-            .map_err(|e| format!("starting docker-registry (apt-get install docker-registry): {e}"))?;
+            .map_err(|e| {
+                format!("starting docker-registry (apt-get install docker-registry): {e}")
+            })?;
         let mut registry = Registry { port, child, dir };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
@@ -164,7 +166,8 @@ fn answers_http(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let request = format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
