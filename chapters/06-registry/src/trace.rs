@@ -144,6 +144,9 @@ fn redact(name: &str, value: &str) -> String {
 
 /// `docker-content-digest` → `Docker-Content-Digest`, as registries write them.
 fn title_case(name: &str) -> String {
+    if name == "www-authenticate" {
+        return "WWW-Authenticate".into();
+    }
     name.split('-')
         .map(|part| {
             let mut chars = part.chars();
