@@ -11,10 +11,13 @@
 pub mod compression;
 pub mod digest;
 pub mod error;
+pub mod export;
 pub mod import;
+pub mod inspect;
 pub mod media;
 pub mod platform;
 pub mod reference;
+pub mod run;
 pub mod store;
 pub mod unpack;
 
