@@ -26,7 +26,10 @@ fn an_oci_layout_imports_and_runs_its_config_on_the_overlay() {
     assert!(ls.contains("demo") && ls.contains("v1"), "{ls}");
 
     let info = inspect(&scratch, "demo:v1");
-    assert_eq!(info["RepoDigests"][0], format!("docker.io/library/demo@{}", image.manifest_digest));
+    assert_eq!(
+        info["RepoDigests"][0],
+        format!("docker.io/library/demo@{}", image.manifest_digest)
+    );
     assert_eq!(info["Id"], image.config_digest);
     assert_eq!(info["Config"]["WorkingDir"], "/opt/app");
     assert_eq!(info["Config"]["Labels"]["org.example.demo"], "yes");
@@ -37,7 +40,8 @@ fn an_oci_layout_imports_and_runs_its_config_on_the_overlay() {
     assert_eq!(scratch.ok(&["run", "-q", "demo:v1"]), "hello from demo\n");
     // Arguments replace Cmd and keep the Entrypoint; Env and WorkingDir apply;
     // the overlay shows the whiteout, the opaque directory and the links.
-    let script = "pwd; echo $GREETING; cat /etc/hostname; test -e /etc/removed || echo removed-is-gone; \
+    let script =
+        "pwd; echo $GREETING; cat /etc/hostname; test -e /etc/removed || echo removed-is-gone; \
                   ls /opt/app; cat /usr/lib/libdemo.so; cat /etc/hostname.bak; \
                   stat -c '%a %u:%g' /usr/bin/su /data; stat -c '%t,%T' /dev/null";
     let out = scratch.ok(&["run", "-q", "demo:v1", "--", "sh", "-c", script]);
@@ -50,7 +54,12 @@ fn an_oci_layout_imports_and_runs_its_config_on_the_overlay() {
     let output = scratch.cli(&["run", "-q", "demo:v1", "--", "sh", "-c", "exit 7"]);
     assert_eq!(output.status.code(), Some(7));
     // Nothing of the runs stays: no container directories, the layers unchanged.
-    assert_eq!(std::fs::read_dir(scratch.store().join("containers")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(scratch.store().join("containers"))
+            .unwrap()
+            .count(),
+        0
+    );
     scratch.assert_outside_untouched(&["layout"]);
 }
 
@@ -71,22 +80,37 @@ fn export_then_import_gives_identical_digests() {
     // The tar is deterministic: exporting twice gives the same bytes.
     let again = scratch.path("again.tar");
     scratch.ok(&["export", "demo:v1", again.to_str().unwrap()]);
-    assert_eq!(std::fs::read(&out_tar).unwrap(), std::fs::read(&again).unwrap());
+    assert_eq!(
+        std::fs::read(&out_tar).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
 
     for (source, name) in [(&out_dir, "fromdir:1"), (&out_tar, "fromtar:1")] {
         scratch.ok(&["import", source.to_str().unwrap(), name]);
         let second = inspect(&scratch, name);
         for field in ["Id", "RootFS", "Layers", "Config"] {
-            assert_eq!(first[field], second[field], "{field} after export → import from {}", source.display());
+            assert_eq!(
+                first[field],
+                second[field],
+                "{field} after export → import from {}",
+                source.display()
+            );
         }
         assert_eq!(first["Manifest"]["Digest"], second["Manifest"]["Digest"]);
     }
     // A peer reads our export: skopeo sees the same manifest digest.
     if require_tool("export_then_import_gives_identical_digests", "skopeo") {
-        let output = minibox_testkit::run(std::process::Command::new("skopeo").args(["inspect", "--raw"]).arg(format!("oci:{}:v1", out_dir.display())));
+        let output = minibox_testkit::run(
+            std::process::Command::new("skopeo")
+                .args(["inspect", "--raw"])
+                .arg(format!("oci:{}:v1", out_dir.display())),
+        );
         let (stdout, stderr) = text(&output);
         assert!(output.status.success(), "skopeo inspect: {stderr}");
-        assert_eq!(format!("sha256:{}", hex(stdout.as_bytes())), image.manifest_digest);
+        assert_eq!(
+            format!("sha256:{}", hex(stdout.as_bytes())),
+            image.manifest_digest
+        );
     }
 }
 
@@ -100,7 +124,11 @@ fn an_index_picks_this_platform_and_skips_attestations() {
         .layer(Layer::new().host_file("busybox", &busybox(), 0o755))
         .entrypoint(&["/busybox", "echo", "native"])
         .build();
-    let other_arch = if host_architecture() == "amd64" { "arm64" } else { "amd64" };
+    let other_arch = if host_architecture() == "amd64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
     let other = ImageBuilder::new()
         .platform("linux", other_arch, None)
         .layer(Layer::new().file("foreign", b"not for this machine\n", 0o644))
@@ -114,22 +142,44 @@ fn an_index_picks_this_platform_and_skips_attestations() {
     let dir = scratch.path("multi");
     // As an oci-archive this time (the attestation's blob is not even there: it is never read).
     let archive = scratch.path("multi.tar");
-    OciLayout::create(&dir).add_index(&[&other, &here], &[attestation], "multi").tar_to(&archive);
+    OciLayout::create(&dir)
+        .add_index(&[&other, &here], &[attestation], "multi")
+        .tar_to(&archive);
     scratch.ok(&["import", archive.to_str().unwrap(), "multi:1"]);
     assert_eq!(scratch.ok(&["run", "-q", "multi:1"]), "native\n");
-    assert_eq!(inspect(&scratch, "multi:1")["Manifest"]["Digest"], here.manifest_digest);
+    assert_eq!(
+        inspect(&scratch, "multi:1")["Manifest"]["Digest"],
+        here.manifest_digest
+    );
 
     // A platform the index does not have: the error lists what it has.
-    let output = scratch.cli(&["--platform", "linux/s390x", "import", dir.to_str().unwrap(), "multi:2"]);
+    let output = scratch.cli(&[
+        "--platform",
+        "linux/s390x",
+        "import",
+        dir.to_str().unwrap(),
+        "multi:2",
+    ]);
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(125));
-    assert!(stderr.contains("linux/s390x") && stderr.contains(&format!("linux/{other_arch}")), "{stderr}");
-    assert!(!stderr.contains("unknown"), "attestations are not offered: {stderr}");
+    assert!(
+        stderr.contains("linux/s390x") && stderr.contains(&format!("linux/{other_arch}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("unknown"),
+        "attestations are not offered: {stderr}"
+    );
 }
 
 #[test]
 fn a_docker_archive_from_skopeo_imports_to_the_same_diff_ids() {
-    if !require_root("a_docker_archive_from_skopeo_imports_to_the_same_diff_ids") || !require_tool("a_docker_archive_from_skopeo_imports_to_the_same_diff_ids", "skopeo") {
+    if !require_root("a_docker_archive_from_skopeo_imports_to_the_same_diff_ids")
+        || !require_tool(
+            "a_docker_archive_from_skopeo_imports_to_the_same_diff_ids",
+            "skopeo",
+        )
+    {
         return;
     }
     let scratch = Scratch::new();
@@ -140,7 +190,10 @@ fn a_docker_archive_from_skopeo_imports_to_the_same_diff_ids() {
         std::process::Command::new("skopeo")
             .arg("copy")
             .arg(format!("oci:{}:v1", layout.display()))
-            .arg(format!("docker-archive:{}:saved/demo:v1", archive.display())),
+            .arg(format!(
+                "docker-archive:{}:saved/demo:v1",
+                archive.display()
+            )),
     );
     assert!(output.status.success(), "skopeo copy: {}", text(&output).1);
     // No name given: docker's RepoTags name it.
@@ -149,7 +202,10 @@ fn a_docker_archive_from_skopeo_imports_to_the_same_diff_ids() {
     let info = inspect(&scratch, "saved/demo:v1");
     let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
     assert_eq!(info["RootFS"]["Layers"], serde_json::json!(diff_ids));
-    assert_eq!(scratch.ok(&["run", "-q", "saved/demo:v1", "--", "cat", "/etc/hostname"]), "top\n");
+    assert_eq!(
+        scratch.ok(&["run", "-q", "saved/demo:v1", "--", "cat", "/etc/hostname"]),
+        "top\n"
+    );
 }
 
 #[test]
@@ -159,23 +215,48 @@ fn a_rootfs_directory_or_tarball_becomes_one_deterministic_layer() {
     }
     let scratch = Scratch::new();
     let rootfs = minibox_testkit::Rootfs::busybox();
-    let first = scratch.ok(&["import", rootfs.path().to_str().unwrap(), "rootfs:1", "--cmd", "/bin/sh -c ls"]);
+    let first = scratch.ok(&[
+        "import",
+        rootfs.path().to_str().unwrap(),
+        "rootfs:1",
+        "--cmd",
+        "/bin/sh -c ls",
+    ]);
     assert_eq!(first.trim(), "docker.io/library/rootfs:1");
     let one = inspect(&scratch, "rootfs:1");
     // A second store, the same tree, later: the same digests.
     let other = Scratch::new();
-    other.ok(&["import", rootfs.path().to_str().unwrap(), "rootfs:1", "--cmd", "/bin/sh -c ls"]);
+    other.ok(&[
+        "import",
+        rootfs.path().to_str().unwrap(),
+        "rootfs:1",
+        "--cmd",
+        "/bin/sh -c ls",
+    ]);
     let two = inspect(&other, "rootfs:1");
     assert_eq!(one["Manifest"]["Digest"], two["Manifest"]["Digest"]);
     assert_eq!(one["Layers"].as_array().unwrap().len(), 1);
-    assert_eq!(scratch.ok(&["run", "-q", "rootfs:1", "--", "echo", "from a directory"]), "from a directory\n");
+    assert_eq!(
+        scratch.ok(&["run", "-q", "rootfs:1", "--", "echo", "from a directory"]),
+        "from a directory\n"
+    );
 
     // A gzip'd tarball of the same tree: the same DiffID (the tar is the layer).
     let tarball = scratch.path("rootfs.tar.gz");
-    let output = minibox_testkit::run(std::process::Command::new("tar").arg("-czf").arg(&tarball).arg("-C").arg(rootfs.path()).arg("."));
+    let output = minibox_testkit::run(
+        std::process::Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(rootfs.path())
+            .arg("."),
+    );
     assert!(output.status.success(), "tar: {}", text(&output).1);
     scratch.ok(&["import", tarball.to_str().unwrap(), "tarball:1"]);
-    assert_eq!(scratch.ok(&["run", "-q", "tarball:1", "--", "echo", "from a tarball"]), "from a tarball\n");
+    assert_eq!(
+        scratch.ok(&["run", "-q", "tarball:1", "--", "echo", "from a tarball"]),
+        "from a tarball\n"
+    );
 }
 
 #[test]
@@ -188,12 +269,21 @@ fn from_scratch_one_static_binary_is_a_whole_image() {
     let image = ImageBuilder::new()
         .layer(Layer::new().host_file("busybox", &busybox(), 0o755))
         .entrypoint(&["/busybox"])
-        .cmd(&["echo", "a container is a process; an image is only its files"])
+        .cmd(&[
+            "echo",
+            "a container is a process; an image is only its files",
+        ])
         .build();
     let layout = layout_with(&scratch, "scratch-image", &image, "latest");
     scratch.ok(&["import", layout.to_str().unwrap(), "scratch-busybox"]);
-    assert_eq!(scratch.ok(&["run", "-q", "scratch-busybox"]), "a container is a process; an image is only its files\n");
+    assert_eq!(
+        scratch.ok(&["run", "-q", "scratch-busybox"]),
+        "a container is a process; an image is only its files\n"
+    );
     // The whole root: the binary, and what chapter 02 mounts (dev, proc, sys).
     let ls = scratch.ok(&["run", "-q", "scratch-busybox", "--", "ls", "/"]);
-    assert_eq!(ls.split_whitespace().collect::<Vec<_>>(), ["busybox", "dev", "proc", "sys"]);
+    assert_eq!(
+        ls.split_whitespace().collect::<Vec<_>>(),
+        ["busybox", "dev", "proc", "sys"]
+    );
 }

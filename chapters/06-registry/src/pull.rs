@@ -26,7 +26,7 @@ use std::sync::Mutex;
 /// What a pull tells its watcher (the demo draws progress bars from these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PullEvent {
-    /// Talking to this endpoint (a mirror or the registry).
+    /// About to ping this source: a mirror's URL, or the registry's host.
     Endpoint { base: String, mirror: bool },
     /// A mirror failed; the next endpoint is tried.
     MirrorFailed { base: String, error: String },
@@ -116,11 +116,12 @@ pub fn pull(
             }),
         }
     }
-    let endpoint = client.ping(&registry_host(reference))?;
+    let registry = registry_host(reference);
     watch(PullEvent::Endpoint {
-        base: endpoint.base.clone(),
+        base: registry.clone(),
         mirror: false,
     });
+    let endpoint = client.ping(&registry)?;
     pull_from(client, store, &endpoint, reference, options, watch)
 }
 // ANCHOR_END: pull

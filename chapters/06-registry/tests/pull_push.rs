@@ -171,3 +171,36 @@ fn an_index_gives_this_platform_or_the_one_asked_for() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_pulled_image_runs_with_chapter_05() {
+    if !tools("a_pulled_image_runs_with_chapter_05") {
+        return;
+    }
+    // scripts/test builds every binary; alone, `cargo build -p ch05-images` first.
+    let ch05 =
+        std::path::Path::new(env!("CARGO_BIN_EXE_ch06-registry")).with_file_name("ch05-images");
+    if !require_tool(
+        "a_pulled_image_runs_with_chapter_05",
+        &ch05.display().to_string(),
+    ) {
+        return;
+    }
+    let env = Env::new();
+    let registry = Registry::start(RegistryOptions::default());
+    let oci = env.path("oci");
+    layout(&oci, &busybox_image("hello from a pulled image\n"), "v1");
+    let reference = format!("{}/demo/run:v1", registry.address());
+    skopeo_push(&oci, "v1", &reference, None);
+    env.ok(&["pull", &reference]);
+    let out = run(Command::new(&ch05).arg("--root").arg(env.store()).args([
+        "-q",
+        "run",
+        "--name",
+        "ch06-test-run",
+        &reference,
+    ]));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "ch05-images run: {stderr}");
+    assert_eq!(stdout, "hello from a pulled image\n");
+}

@@ -20,7 +20,10 @@ pub const MARKER: &[u8] = b"nothing outside the store may change\n";
 
 impl Scratch {
     pub fn new() -> Scratch {
-        let dir = tempfile::Builder::new().prefix("ch05-store-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ch05-store-test-")
+            .tempdir()
+            .unwrap();
         std::fs::write(dir.path().join("marker"), MARKER).unwrap();
         Scratch { dir }
     }
@@ -37,7 +40,11 @@ impl Scratch {
     pub fn cli(&self, args: &[&str]) -> Output {
         let store = self.store();
         let mut command = Command::new(env!("CARGO_BIN_EXE_ch05-images"));
-        command.arg("--root").arg(&store).args(args).env("NO_COLOR", "1");
+        command
+            .arg("--root")
+            .arg(&store)
+            .args(args)
+            .env("NO_COLOR", "1");
         minibox_testkit::run(&mut command)
     }
 
@@ -45,7 +52,10 @@ impl Scratch {
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.cli(args);
         let (stdout, stderr) = minibox_testkit::text(&output);
-        assert!(output.status.success(), "ch05-images {args:?} failed: {stderr}");
+        assert!(
+            output.status.success(),
+            "ch05-images {args:?} failed: {stderr}"
+        );
         stdout
     }
 
@@ -58,7 +68,11 @@ impl Scratch {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        let mut expected: Vec<String> = ["marker", "store"].iter().chain(fixtures).map(|s| s.to_string()).collect();
+        let mut expected: Vec<String> = ["marker", "store"]
+            .iter()
+            .chain(fixtures)
+            .map(|s| s.to_string())
+            .collect();
         expected.sort();
         assert_eq!(names, expected, "a file appeared next to the store");
     }
@@ -74,11 +88,16 @@ pub fn snapshot(store: &Path) -> BTreeMap<String, String> {
 }
 
 fn walk(base: &Path, path: &Path, out: &mut BTreeMap<String, String>) {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
     let name = path.strip_prefix(base).unwrap().display().to_string();
     let kind = meta.file_type();
     let what = if kind.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for entry in entries {
             walk(base, &entry, out);
@@ -87,7 +106,11 @@ fn walk(base: &Path, path: &Path, out: &mut BTreeMap<String, String>) {
     } else if kind.is_symlink() {
         format!("link {}", std::fs::read_link(path).unwrap().display())
     } else if kind.is_file() {
-        format!("file {:o} {}", meta.mode(), hex(&std::fs::read(path).unwrap()))
+        format!(
+            "file {:o} {}",
+            meta.mode(),
+            hex(&std::fs::read(path).unwrap())
+        )
     } else if kind.is_char_device() {
         format!("char {}", meta.rdev())
     } else {
@@ -97,7 +120,10 @@ fn walk(base: &Path, path: &Path, out: &mut BTreeMap<String, String>) {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Every blob in the store hashes to its name (nothing half-written is visible).
@@ -106,7 +132,11 @@ pub fn assert_blobs_complete(store: &Path) {
     for entry in std::fs::read_dir(&blobs).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        assert_eq!(hex(&std::fs::read(entry.path()).unwrap()), name, "blob {name} does not match its name");
+        assert_eq!(
+            hex(&std::fs::read(entry.path()).unwrap()),
+            name,
+            "blob {name} does not match its name"
+        );
     }
 }
 

@@ -114,7 +114,7 @@ impl Display {
         use std::sync::atomic::Ordering;
         match event {
             PullEvent::Endpoint { base, mirror } => self.narrator.step(&format!(
-                "talking to {base}{}",
+                "talking to {base}{}: GET /v2/ first — is it a registry, and how does it want us to log in?",
                 if mirror { " (a mirror)" } else { "" }
             )),
             PullEvent::MirrorFailed { base, error } => self.narrator.warn(&format!(
