@@ -15,6 +15,11 @@ use ureq::http;
 /// around its progress bars.
 pub type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 
+thread_local! {
+    /// The request being traced on this thread, printed with its response.
+    static PENDING: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// The headers worth showing: they are the protocol.
 const SHOWN: &[&str] = &[
     "www-authenticate",
@@ -74,13 +79,19 @@ impl Tracer {
         self
     }
 
-    /// Before sending: the curl command, then the request line and headers.
+    /// Before sending: the curl command, then the request line and headers —
+    /// kept until the response arrives, so that parallel downloads print
+    /// each exchange as one block.
     pub fn request(&self, exchange: &Exchange) {
+        let mut text = String::new();
         if self.curl {
-            (self.sink)(&curl_command(exchange));
+            text.push_str(&curl_command(exchange));
         }
         if self.http {
-            let mut text = format!("> {} {}", exchange.method, exchange.url);
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            let _ = write!(text, "> {} {}", exchange.method, exchange.url);
             for (name, value) in &exchange.headers {
                 if SHOWN.contains(&name.to_ascii_lowercase().as_str()) {
                     let _ = write!(text, "\n>   {name}: {}", redact(name, value));
@@ -89,6 +100,20 @@ impl Tracer {
             if !exchange.body.is_empty() {
                 let _ = write!(text, "\n>   ({} bytes of body)", exchange.body.len());
             }
+        }
+        PENDING.with(|pending| *pending.borrow_mut() = text);
+    }
+
+    /// The request kept by [`Tracer::request`], and `more` after it.
+    fn emit(&self, more: &str) {
+        let mut text = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
+        if !more.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(more);
+        }
+        if !text.is_empty() {
             (self.sink)(&text);
         }
     }
@@ -96,7 +121,7 @@ impl Tracer {
     /// After the response headers arrived.
     pub fn response(&self, response: &http::Response<ureq::Body>) {
         if !self.http {
-            return;
+            return self.emit("");
         }
         let status = response.status();
         let mut text = format!(
@@ -115,13 +140,14 @@ impl Tracer {
                 );
             }
         }
-        (self.sink)(&text);
+        self.emit(&text);
     }
 
     /// When no response came (connection refused, reset, timeout).
     pub fn failure(&self, error: &ureq::Error) {
-        if self.http {
-            (self.sink)(&format!("< (no response: {error})"));
+        match self.http {
+            true => self.emit(&format!("< (no response: {error})")),
+            false => self.emit(""),
         }
     }
 

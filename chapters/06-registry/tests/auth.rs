@@ -158,6 +158,8 @@ fn token_auth_the_docker_hub_flow() {
 
     // Anonymous pull: 401 → token for repository:public/img:pull → Bearer.
     let (_, stderr) = env.ok(&["--trace-http", "--curl", "pull", &reference]);
+    // The transcript (see it with --nocapture).
+    eprintln!("{stderr}");
     assert!(
         stderr.contains(&format!(
             "WWW-Authenticate: Bearer realm=\"{}\"",
