@@ -43,7 +43,7 @@ impl Client {
         let what = format!("blob {digest}");
         let subject = Subject {
             what: &what,
-            repository: &remote.repository,
+            repository: remote.name(),
             action: "pull",
         };
         let mut resumes = Retrier::new(self.transport.retry_policy());

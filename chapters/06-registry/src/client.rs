@@ -79,6 +79,16 @@ impl<'e> Remote<'e> {
     pub fn url(&self, path: &str) -> String {
         self.endpoint.url(&format!("{}/{path}", self.repository))
     }
+
+    /// The repository as a user names it: `library/busybox` on Docker Hub,
+    /// `localhost:5000/team/app` elsewhere.
+    pub fn name(&self) -> String {
+        if self.endpoint.registry == crate::mirror::DOCKER_HUB_API {
+            self.repository.clone()
+        } else {
+            format!("{}/{}", self.endpoint.registry, self.repository)
+        }
+    }
 }
 
 /// What a request is about, for the error a failure becomes.
@@ -86,7 +96,8 @@ impl<'e> Remote<'e> {
 pub struct Subject<'s> {
     /// "manifest busybox:latest", "blob sha256:…"
     pub what: &'s str,
-    pub repository: &'s str,
+    /// As the user names it (see [`Remote::name`]).
+    pub repository: String,
     /// "pull" or "push": what a 403 forbade.
     pub action: &'s str,
 }

@@ -51,7 +51,7 @@ impl Client {
         let what = format!("manifest {}:{reference}", remote.repository);
         let subject = Subject {
             what: &what,
-            repository: &remote.repository,
+            repository: remote.name(),
             action: "pull",
         };
         let (mut response, url) = self.call(remote.endpoint, &remote.scopes, &url, |url| {

@@ -34,7 +34,7 @@ impl Client {
     fn subject<'s>(&self, remote: &'s Remote, what: &'s str) -> Subject<'s> {
         Subject {
             what,
-            repository: &remote.repository,
+            repository: remote.name(),
             action: "push",
         }
     }
@@ -216,7 +216,7 @@ impl Client {
         let what = format!("repository {}", remote.repository);
         let subject = Subject {
             what: &what,
-            repository: &remote.repository,
+            repository: remote.name(),
             action: "pull",
         };
         for _page in 0..1000 {
