@@ -1,0 +1,353 @@
+//! The client: a request to a registry, authenticated, retried and redirected.
+//!
+//! Every operation of the distribution API — manifests, blobs, tags,
+//! uploads — goes through [`Client::call`]: it adds the `Authorization` the
+//! registry asked for, answers a 401 by learning the challenge and trying
+//! once more, follows redirects (dropping `Authorization` when the host
+//! changes: blob downloads are sent to CDNs), and retries what is worth it.
+
+use crate::auth::Auth;
+use crate::error::RegistryError;
+use crate::trace::Tracer;
+use crate::transport::{
+    host_of, origin_of, resolve_location, Exchange, Transport, TransportOptions,
+};
+use std::path::PathBuf;
+use ureq::http::{self, Method};
+
+/// A registry as we talk to it: the name its credentials and tokens are
+/// kept under, and the base URL (`https://ghcr.io`, `http://127.0.0.1:5000`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub registry: String,
+    pub base: String,
+}
+
+impl Endpoint {
+    /// An endpoint from a URL given by the user (a mirror): its scheme is
+    /// taken as given — naming `http://` is the permission for plain http.
+    pub fn from_url(url: &str) -> Endpoint {
+        let url = url.trim_end_matches('/');
+        let base = if url.contains("://") {
+            origin_of(url)
+        } else {
+            format!("https://{}", url.to_lowercase())
+        };
+        Endpoint {
+            registry: host_of(&base).to_string(),
+            base,
+        }
+    }
+
+    /// `BASE/v2/PATH`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v2/{path}", self.base)
+    }
+}
+
+/// A repository at an endpoint, with the token scopes its requests need
+/// (`repository:NAME:pull`, or `pull,push` and a mount source's `pull`).
+#[derive(Debug, Clone)]
+pub struct Remote<'e> {
+    pub endpoint: &'e Endpoint,
+    pub repository: String,
+    pub scopes: Vec<String>,
+}
+
+impl<'e> Remote<'e> {
+    /// For pulling `repository` from `endpoint`.
+    pub fn pull(endpoint: &'e Endpoint, repository: &str) -> Remote<'e> {
+        Remote {
+            endpoint,
+            repository: repository.to_string(),
+            scopes: vec![crate::auth::repository_scope(repository, "pull")],
+        }
+    }
+
+    /// For pushing to `repository` (and mounting blobs from `mount_from`).
+    pub fn push(endpoint: &'e Endpoint, repository: &str, mount_from: Option<&str>) -> Remote<'e> {
+        let mut scopes = vec![crate::auth::repository_scope(repository, "pull,push")];
+        scopes.extend(mount_from.map(|from| crate::auth::repository_scope(from, "pull")));
+        Remote {
+            endpoint,
+            repository: repository.to_string(),
+            scopes,
+        }
+    }
+
+    /// `BASE/v2/NAME/PATH`.
+    pub fn url(&self, path: &str) -> String {
+        self.endpoint.url(&format!("{}/{path}", self.repository))
+    }
+
+    /// The repository as a user names it: `library/busybox` on Docker Hub,
+    /// `localhost:5000/team/app` elsewhere.
+    pub fn name(&self) -> String {
+        if self.endpoint.registry == crate::mirror::DOCKER_HUB_API {
+            self.repository.clone()
+        } else {
+            format!("{}/{}", self.endpoint.registry, self.repository)
+        }
+    }
+}
+
+/// What a request is about, for the error a failure becomes.
+#[derive(Debug, Clone)]
+pub struct Subject<'s> {
+    /// "manifest busybox:latest", "blob sha256:…"
+    pub what: &'s str,
+    /// As the user names it (see [`Remote::name`]).
+    pub repository: String,
+    /// "pull" or "push": what a 403 forbade.
+    pub action: &'s str,
+}
+
+/// Everything a registry operation needs; shared by download threads.
+#[derive(Debug)]
+pub struct Client {
+    pub transport: Transport,
+    pub auth: Auth,
+}
+
+/// A response, the URL it answered (after redirects), and its status.
+pub type Response = http::Response<ureq::Body>;
+
+impl Client {
+    /// A client; `docker_config`: where logins are read from.
+    pub fn new(
+        options: &TransportOptions,
+        tracer: Tracer,
+        docker_config: Option<PathBuf>,
+    ) -> Client {
+        Client {
+            transport: Transport::new(options, tracer),
+            auth: Auth::new(docker_config),
+        }
+    }
+
+    // ANCHOR: ping
+    /// `GET /v2/`: is this a registry, which scheme works, and how does it
+    /// want us to authenticate (a 401's `WWW-Authenticate`)?
+    pub fn ping(&self, registry: &str) -> Result<Endpoint, RegistryError> {
+        // Plain http only for loopback; `--insecure` registries try https first.
+        let schemes: &[&str] = if crate::transport::is_loopback(registry) {
+            &["http"]
+        } else if self.transport.is_insecure(registry) {
+            &["https", "http"]
+        } else {
+            &["https"]
+        };
+        let mut last_error = None;
+        for scheme in schemes {
+            let endpoint = Endpoint {
+                registry: registry.to_string(),
+                base: format!("{scheme}://{registry}"),
+            };
+            match self.ping_endpoint(&endpoint) {
+                Ok(()) => return Ok(endpoint),
+                Err(e @ RegistryError::Connection { .. }) => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| RegistryError::Status {
+            method: "GET".into(),
+            url: format!("{registry}/v2/"),
+            status: 0,
+            detail: String::new(),
+        }))
+    }
+
+    /// The ping for a known endpoint (a mirror's URL).
+    pub fn ping_endpoint(&self, endpoint: &Endpoint) -> Result<(), RegistryError> {
+        let url = endpoint.url("");
+        let response = self
+            .transport
+            .send_retrying(|| Exchange::new(Method::GET, &url))
+            .map_err(|source| connection_error("GET", &url, source))?;
+        match response.status().as_u16() {
+            200 => Ok(()),
+            401 => match header(&response, "www-authenticate") {
+                Some(challenge) => self.auth.learn(&endpoint.registry, challenge),
+                None => Ok(()),
+            },
+            status => Err(RegistryError::Status {
+                method: "GET".into(),
+                url,
+                status,
+                detail: ": not a registry speaking the v2 API here?".into(),
+            }),
+        }
+    }
+    // ANCHOR_END: ping
+
+    // ANCHOR: call
+    /// Sends what `build` makes for `url` with the `Authorization` the
+    /// registry wants for `scopes`; a 401 teaches us the challenge and is
+    /// answered once; redirects of GET and HEAD are followed.
+    pub fn call<'a>(
+        &self,
+        endpoint: &Endpoint,
+        scopes: &[String],
+        url: &str,
+        build: impl Fn(&str) -> Exchange<'a>,
+    ) -> Result<(Response, String), RegistryError> {
+        let registry = &endpoint.registry;
+        let mut authorization = self.auth.header(&self.transport, registry, scopes)?;
+        let mut answered_401 = false;
+        let mut url = url.to_string();
+        let mut redirects = 0;
+        loop {
+            let same_origin = origin_of(&url) == origin_of(&endpoint.base);
+            let response = self
+                .transport
+                .send_retrying(|| {
+                    let exchange = build(&url);
+                    match (&authorization, same_origin) {
+                        // Authorization is for the registry: never for another host.
+                        (Some(value), true) => exchange.header("Authorization", value.clone()),
+                        _ => exchange,
+                    }
+                })
+                .map_err(|source| connection_error(build(&url).method.as_str(), &url, source))?;
+            let status = response.status().as_u16();
+            if status == 401 && same_origin && !answered_401 {
+                answered_401 = true;
+                if let Some(challenge) = header(&response, "www-authenticate") {
+                    self.auth.learn(registry, challenge)?;
+                }
+                self.auth.forget_token(registry, scopes);
+                authorization = self.auth.header(&self.transport, registry, scopes)?;
+                if authorization.is_some() {
+                    continue;
+                }
+            }
+            if status == 401 && same_origin {
+                return Err(match self.auth.credentials(registry)? {
+                    Some(c) => RegistryError::BadCredentials {
+                        registry: registry.clone(),
+                        url,
+                        username: c.username,
+                    },
+                    None => RegistryError::NeedsLogin {
+                        registry: registry.clone(),
+                        url,
+                    },
+                });
+            }
+            let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
+            let method = build(&url).method;
+            if redirect && (method == Method::GET || method == Method::HEAD) && redirects < 5 {
+                if let Some(location) = header(&response, "location") {
+                    url = resolve_location(&url, location);
+                    redirects += 1;
+                    continue;
+                }
+            }
+            return Ok((response, url));
+        }
+    }
+    // ANCHOR_END: call
+}
+
+/// A header's value as text.
+pub fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(crate) fn connection_error(method: &str, url: &str, source: ureq::Error) -> RegistryError {
+    RegistryError::Connection {
+        method: method.to_string(),
+        url: url.to_string(),
+        host: host_of(url).to_string(),
+        source: Box::new(source),
+    }
+}
+
+// ANCHOR: status
+/// Turns an unexpected status into the error that says what to do.
+pub fn status_error(
+    method: &str,
+    url: &str,
+    response: &mut Response,
+    subject: &Subject,
+) -> RegistryError {
+    let status = response.status().as_u16();
+    let detail = registry_error_text(response);
+    match status {
+        403 => RegistryError::Forbidden {
+            url: url.to_string(),
+            repository: subject.repository.to_string(),
+            action: subject.action.to_string(),
+        },
+        404 => RegistryError::NotFound {
+            what: subject.what.to_string(),
+            url: url.to_string(),
+            repository: subject.repository.to_string(),
+            detail: detail.trim_start_matches(": ").to_string(),
+        },
+        429 => RegistryError::RateLimited {
+            url: url.to_string(),
+            retry_after: header(response, "retry-after").and_then(crate::retry::parse_retry_after),
+        },
+        _ => RegistryError::Status {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            detail,
+        },
+    }
+}
+// ANCHOR_END: status
+
+/// The registry's own words: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}`.
+fn registry_error_text(response: &mut Response) -> String {
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_vec()
+        .unwrap_or_default();
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return String::new();
+    };
+    let words: Vec<String> = json
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+            let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            format!("{code} {message}").trim().to_string()
+        })
+        .collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", words.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_urls_become_endpoints() {
+        assert_eq!(
+            Endpoint::from_url("http://127.0.0.1:5001/"),
+            Endpoint {
+                registry: "127.0.0.1:5001".into(),
+                base: "http://127.0.0.1:5001".into()
+            }
+        );
+        assert_eq!(
+            Endpoint::from_url("mirror.gcr.io").base,
+            "https://mirror.gcr.io"
+        );
+        assert_eq!(
+            Endpoint::from_url("https://m.example").url("library/x/manifests/1"),
+            "https://m.example/v2/library/x/manifests/1"
+        );
+    }
+}

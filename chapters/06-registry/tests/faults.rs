@@ -1,0 +1,278 @@
+//! Bad networks, through a fault-injecting proxy in front of a real
+//! registry: the pull completes with verified content or fails with a clear
+//! error — and the store never holds a partial or wrong blob.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::proxy::{Cdn, Fault, FaultProxy, Rule};
+use common::*;
+use minibox_testkit::oci::BuiltImage;
+use minibox_testkit::registry::{htpasswd, Registry, RegistryAuth, RegistryOptions};
+use minibox_testkit::{require_root, require_tool, text};
+
+fn tools(test: &str) -> bool {
+    require_root(test) && require_tool(test, "docker-registry") && require_tool(test, "skopeo")
+}
+
+/// A registry holding `image` as `demo/img:v1`.
+fn registry_with(
+    env: &Env,
+    image: &BuiltImage,
+    options: RegistryOptions,
+    creds: Option<&str>,
+) -> Registry {
+    let registry = Registry::start(options);
+    let oci = env.path("oci");
+    layout(&oci, image, "v1");
+    skopeo_push(
+        &oci,
+        "v1",
+        &format!("{}/demo/img:v1", registry.address()),
+        creds,
+    );
+    registry
+}
+
+/// The biggest layer: the one the faults hit.
+fn big_layer(image: &BuiltImage) -> &minibox_testkit::oci::BuiltLayer {
+    image.layers.iter().max_by_key(|l| l.blob.len()).unwrap()
+}
+
+fn rule(path: &str, fault: Fault, times: usize) -> Rule {
+    Rule {
+        path_contains: path.to_string(),
+        fault,
+        times,
+    }
+}
+
+/// Pulls through `proxy`; asserts success and a verified store.
+fn pull_ok(env: &Env, proxy: &FaultProxy, image: &BuiltImage) -> String {
+    let reference = format!("{}/demo/img:v1", proxy.address());
+    let (_, stderr) = env.ok(&["--trace-http", "pull", &reference]);
+    assert_eq!(
+        stored_manifest_digest(env, &reference),
+        image.manifest_digest
+    );
+    for layer in &image.layers {
+        let stored = std::fs::read(
+            env.store()
+                .join("blobs/sha256")
+                .join(layer.digest.trim_start_matches("sha256:")),
+        )
+        .unwrap();
+        assert_eq!(stored, layer.blob, "layer {} differs", layer.digest);
+    }
+    assert!(
+        env.store_tmp_entries().is_empty(),
+        "{:?}",
+        env.store_tmp_entries()
+    );
+    stderr
+}
+
+#[test]
+fn a_dropped_connection_resumes_with_range() {
+    if !tools("a_dropped_connection_resumes_with_range") {
+        return;
+    }
+    let env = Env::new();
+    let image = busybox_image("resume\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let layer = big_layer(&image);
+    let quarter = layer.blob.len() / 4;
+    // Twice: the second cut hits the resumed request.
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::DropAfter(quarter), 2)],
+    );
+    let stderr = pull_ok(&env, &proxy, &image);
+    let ranges: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.target.contains(&layer.digest))
+        .map(|s| s.range)
+        .collect();
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    assert_eq!(ranges[0], None);
+    assert_eq!(ranges[1], Some(format!("bytes={quarter}-")), "{stderr}");
+    assert_eq!(
+        ranges[2],
+        Some(format!("bytes={}-", 2 * quarter)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("resuming with Range"), "{stderr}");
+}
+
+#[test]
+fn server_errors_and_rate_limits_are_retried() {
+    if !tools("server_errors_and_rate_limits_are_retried") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("retry\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let layer = &image.layers[0];
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![
+            rule("/manifests/v1", Fault::Status(500), 1),
+            rule(&layer.digest, Fault::TooMany(1), 1),
+            rule(&layer.digest, Fault::Status(503), 1),
+        ],
+    );
+    let stderr = pull_ok(&env, &proxy, &image);
+    assert!(
+        stderr.contains("< 429 Too Many Requests") && stderr.contains("Retry-After: 1"),
+        "{stderr}"
+    );
+    let blob_requests: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.target.contains(&layer.digest))
+        .collect();
+    assert_eq!(blob_requests.len(), 3, "{blob_requests:?}");
+    // Retry-After: 1 was honoured (the next try came no sooner).
+    let waited = blob_requests[1].at.duration_since(blob_requests[0].at);
+    assert!(waited.as_millis() >= 950, "retried after {waited:?}");
+}
+
+#[test]
+fn a_truncated_body_is_completed_with_range() {
+    if !tools("a_truncated_body_is_completed_with_range") {
+        return;
+    }
+    let env = Env::new();
+    let image = busybox_image("short\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let layer = big_layer(&image);
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::Truncate(1000), 1)],
+    );
+    let stderr = pull_ok(&env, &proxy, &image);
+    assert!(stderr.contains("ended at byte 1000"), "{stderr}");
+}
+
+#[test]
+fn a_flipped_byte_is_fetched_again_once_then_refused() {
+    if !tools("a_flipped_byte_is_fetched_again_once_then_refused") {
+        return;
+    }
+    let env = Env::new();
+    let image = busybox_image("flip\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let layer = big_layer(&image);
+
+    // Once: thrown away, fetched again, verified.
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::FlipByte(100), 1)],
+    );
+    let stderr = pull_ok(&env, &proxy, &image);
+    assert!(stderr.contains("downloading it once more"), "{stderr}");
+
+    // Always: refused, and nothing of it in the store.
+    let env = Env::new();
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::FlipByte(100), 10)],
+    );
+    let reference = format!("{}/demo/img:v1", proxy.address());
+    let out = env.ch06(&["pull", &reference]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains(&format!("blob {}", layer.digest)) && stderr.contains("refused"),
+        "{stderr}"
+    );
+    assert!(!env.has_blob(&layer.digest));
+    assert!(
+        env.store_tmp_entries().is_empty(),
+        "{:?}",
+        env.store_tmp_entries()
+    );
+    assert!(
+        !env.store().join("refs.json").exists()
+            || !std::fs::read_to_string(env.store().join("refs.json"))
+                .unwrap()
+                .contains("demo/img")
+    );
+}
+
+#[test]
+fn endless_server_errors_fail_clearly_within_bounds() {
+    if !tools("endless_server_errors_fail_clearly_within_bounds") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("down\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&image.layers[0].digest, Fault::Status(502), 100)],
+    );
+    let reference = format!("{}/demo/img:v1", proxy.address());
+    let out = env.ch06(&["pull", &reference]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("answered 502"), "{stderr}");
+    let tries = proxy.seen().iter().filter(|s| s.fault.is_some()).count();
+    assert_eq!(tries, 5, "bounded in count");
+    assert!(!env.has_blob(&image.layers[0].digest));
+    assert!(env.store_tmp_entries().is_empty());
+}
+
+#[test]
+fn a_redirect_to_another_host_gets_no_authorization() {
+    if !tools("a_redirect_to_another_host_gets_no_authorization")
+        || !require_tool("redirect", "htpasswd")
+    {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("cdn\n");
+    let file = htpasswd(env.dir.path(), "carol", "secret");
+    let registry = registry_with(
+        &env,
+        &image,
+        RegistryOptions {
+            auth: RegistryAuth::Htpasswd { file },
+            ..Default::default()
+        },
+        Some("carol:secret"),
+    );
+    let layer = &image.layers[0];
+    let cdn = Cdn::start(vec![(layer.digest.clone(), layer.blob.clone())]);
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::Redirect(cdn.base()), 1)],
+    );
+    let reference = format!("{}/demo/img:v1", proxy.address());
+    let out = env
+        .command(&["--trace-http", "pull", &reference])
+        .env("MINIBOX_REGISTRY_USER", "carol")
+        .env("MINIBOX_REGISTRY_PASSWORD", "secret")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("< 307") && stderr.contains(&cdn.base()),
+        "{stderr}"
+    );
+    let to_registry = proxy
+        .seen()
+        .into_iter()
+        .find(|s| s.target.contains(&layer.digest))
+        .unwrap();
+    assert!(to_registry.authorization, "the registry got no credentials");
+    let to_cdn = cdn.seen.lock().unwrap().clone();
+    assert_eq!(to_cdn.len(), 1);
+    assert!(
+        !to_cdn[0].authorization,
+        "Authorization was forwarded to another host"
+    );
+    assert!(env.has_blob(&layer.digest));
+}
