@@ -3,12 +3,12 @@
 //! (chapter 02's spawn), and with a limit its own cgroup (chapter 03).
 
 use anyhow::{bail, Context};
+use ch01_chroot::forward::{catch_stop_signals, forward_to};
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, Namespaces};
 use ch03_cgroups::cli::LimitFlags;
 use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Placement};
-use ch04_overlay::forward::{catch_stop_signals, forward_to};
 use ch04_overlay::limits::finish_cgroup;
 use ch04_overlay::{MountPlan, OverlayRootfs, StateDir, XattrNamespace};
 use ch05_images::run::{process_config, ProcessConfig};

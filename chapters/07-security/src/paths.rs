@@ -117,7 +117,21 @@ pub fn make_readonly(path: &Path) -> Result<Outcome, SecurityError> {
             ))
         }
     }
-    ch02_namespaces::mount::remount_readonly(path).map_err(|e| {
+    // Chapter 02 remounts by fd: open the bind we just made without
+    // following a symlink, so the remount hits exactly that mount.
+    let bound = nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| {
+        SecurityError::apply(
+            format!("opening {} after binding it", path.display()),
+            e,
+            "the path changed while it was being made read-only",
+        )
+    })?;
+    ch02_namespaces::mount::remount_readonly(std::os::fd::AsFd::as_fd(&bound)).map_err(|e| {
         SecurityError::apply(
             format!("remounting {} read-only", path.display()),
             e,
