@@ -223,7 +223,7 @@ fn mount_pseudo_filesystems(
     ));
     if !created.0.is_empty() {
         narrator.detail(&format!(
-            "the rootfs had no /{}: created as empty mount points",
+            "the rootfs had no /{}: mkdirat made an empty directory to mount on",
             created.0.join(", /")
         ));
     }

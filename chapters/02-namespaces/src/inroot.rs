@@ -134,6 +134,7 @@ pub(crate) fn open_by_walk(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, 
 }
 // ANCHOR_END: open_by_walk
 
+// ANCHOR: own_proc_file
 /// Opens a file of our own /proc/PID after pivot_root, when "/proc" is a name
 /// in the rootfs like any other: refused (ELOOP) if it is a symlink, and
 /// (EXDEV) if what is there is not a procfs — someone swapped the directory
@@ -153,6 +154,7 @@ pub fn open_own_proc_file(name: &str, flags: OFlag) -> Result<OwnedFd, Errno> {
         Mode::empty(),
     )
 }
+// ANCHOR_END: own_proc_file
 
 /// Whether the O_NOFOLLOW walk stands in for openat2 on this kernel.
 pub fn resolver_name() -> &'static str {
