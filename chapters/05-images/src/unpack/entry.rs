@@ -111,7 +111,6 @@ impl<'o> Unpacker<'o> {
         (self.entries > 0).then(|| shown(&self.name))
     }
 
-    // ANCHOR: entry
     /// Unpacks one entry.
     pub(crate) fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), Failure> {
         let typeflag = entry.header().as_bytes()[156];
@@ -133,6 +132,7 @@ impl<'o> Unpacker<'o> {
             self.warnings
                 .note(|| format!("{name:?}: a `..` above the root was dropped"));
         }
+        // ANCHOR: typeflags
         let kind = match typeflag {
             b'0' | b'7' | b'S' => Kind::File, // regular, contiguous, GNU sparse (expanded by tar)
             b'\0' if trailing_slash => Kind::Dir, // pre-POSIX tars mark directories by a slash
@@ -151,7 +151,9 @@ impl<'o> Unpacker<'o> {
                 .into())
             }
         };
+        // ANCHOR_END: typeflags
         let meta = self.read_pax(entry)?;
+        // ANCHOR: dispatch
         let (parent, base) = split(&self.name);
         if base.is_empty() {
             return self.layer_root(kind, meta);
@@ -170,8 +172,8 @@ impl<'o> Unpacker<'o> {
             Kind::Hardlink => self.hardlink(parent.as_fd(), entry),
             Kind::Device(_) | Kind::Fifo => self.special(parent.as_fd(), entry, kind, &meta),
         }
+        // ANCHOR_END: dispatch
     }
-    // ANCHOR_END: entry
 
     /// The entry's PAX records: its xattrs (into `self.xattrs`) and its mtime.
     fn read_pax<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<Metadata, Failure> {
@@ -455,7 +457,6 @@ impl<'o> Unpacker<'o> {
     }
     // ANCHOR_END: hardlink
 
-    // ANCHOR: special
     /// Device nodes and fifos.
     fn special<R: Read>(
         &mut self,
@@ -477,6 +478,7 @@ impl<'o> Unpacker<'o> {
             }
             _ => (SFlag::S_IFIFO, 0),
         };
+        // ANCHOR: special
         let make = || mknodat(parent, base, flag, Mode::from_bits_truncate(0o600), dev);
         let made = match make() {
             Err(Errno::EEXIST) => {
@@ -498,6 +500,7 @@ impl<'o> Unpacker<'o> {
             }
             Err(errno) => return Err(syscall(&self.name, "mknodat")(errno).into()),
         }
+        // ANCHOR_END: special
         metadata::own_at(
             parent,
             base,
@@ -510,7 +513,6 @@ impl<'o> Unpacker<'o> {
         metadata::times_at(parent, split(&self.name).1, &self.name, meta)?;
         Ok(())
     }
-    // ANCHOR_END: special
 
     fn set_xattrs_fd(&mut self, fd: BorrowedFd<'_>) -> Result<(), Failure> {
         let skipped = xattr::set_on_fd(fd, &self.xattrs)
