@@ -230,11 +230,11 @@ impl<'o> Unpacker<'o> {
             return Ok(());
         };
         let entry = &self.name;
-        let fail = |what, errno| UnpackError::Syscall {
+        let fail = |what, errno, hint| UnpackError::Syscall {
             entry: shown(entry),
             what,
             errno,
-            hint: " — whiteouts need root, or Linux 5.8+ in a user namespace",
+            hint,
         };
         match whiteout {
             Whiteout::Opaque => {
@@ -242,16 +242,21 @@ impl<'o> Unpacker<'o> {
                     .root
                     .dir(parent, true)
                     .map_err(|e| resolve_error(entry, e))?;
-                whiteout::make_opaque(dir.as_fd(), self.options.whiteouts)
-                    .map_err(|errno| fail("setting the opaque xattr", errno))?;
+                whiteout::make_opaque(dir.as_fd(), self.options.whiteouts).map_err(|errno| {
+                    let hint =
+                        " — in a user namespace use XattrNamespace::User (overlay's userxattr)";
+                    fail("setting the opaque xattr", errno, hint)
+                })?;
             }
             Whiteout::Hides(hidden) => {
                 let dir = self
                     .root
                     .dir(parent, true)
                     .map_err(|e| resolve_error(entry, e))?;
-                whiteout::hide(dir.as_fd(), hidden)
-                    .map_err(|errno| fail("making a whiteout (mknodat 0/0)", errno))?;
+                whiteout::hide(dir.as_fd(), hidden).map_err(|errno| {
+                    let hint = " — whiteouts need root, or Linux 5.8+ in a user namespace";
+                    fail("making a whiteout (mknodat 0/0)", errno, hint)
+                })?;
             }
             Whiteout::AufsMeta => {
                 let name = shown(entry);
