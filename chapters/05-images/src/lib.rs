@@ -6,7 +6,9 @@
 //! image store: blobs addressed by digest ([`store`]), names for images
 //! ([`reference`], kept in the store's refs), the manifest for this machine
 //! ([`platform`], [`media`]), and each layer unpacked once into a directory
-//! of its own ([`unpack`]) that chapter 04 stacks with overlayfs.
+//! of its own ([`unpack`]) that chapter 04 stacks with overlayfs. Images get
+//! in without a registry through [`import`] and out through [`export`];
+//! [`inspect`] and [`run`] read what their config says.
 
 pub mod compression;
 pub mod digest;
