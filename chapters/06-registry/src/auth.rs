@@ -127,7 +127,6 @@ impl Auth {
     }
     // ANCHOR_END: header
 
-    // ANCHOR: token
     /// `GET realm?service=…&scope=…`, with Basic credentials if we have some.
     fn fetch_token(
         &self,
@@ -137,6 +136,7 @@ impl Auth {
         service: Option<&str>,
         scopes: &[String],
     ) -> Result<Token, RegistryError> {
+        // ANCHOR: token_request
         let plain_http = realm.to_ascii_lowercase().starts_with("http://");
         let secure = realm.to_ascii_lowercase().starts_with("https://");
         if !(secure || plain_http && transport.plain_http_allowed(registry)) {
@@ -170,6 +170,7 @@ impl Auth {
                 exchange
             })
             .map_err(|source| RegistryError::Connection {
+                // ANCHOR_END: token_request
                 method: "GET".into(),
                 host: crate::transport::host_of(&url).to_string(),
                 url: url.clone(),
@@ -195,6 +196,7 @@ impl Auth {
             .map_err(|e| malformed(e.to_string()))?;
         let json: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+        // ANCHOR: token_response
         // Docker's token spec says `token`; OAuth2 says `access_token`; servers send either or both.
         let value = json
             .get("token")
@@ -211,11 +213,11 @@ impl Auth {
         // Use it a little less long than granted, so it does not expire in flight.
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(10));
         Ok(Token {
+            // ANCHOR_END: token_response
             value: value.to_string(),
             expires,
         })
     }
-    // ANCHOR_END: token
 }
 
 /// Percent-encodes a query value (everything but RFC 3986's unreserved characters).

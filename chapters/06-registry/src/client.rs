@@ -125,7 +125,6 @@ impl Client {
         }
     }
 
-    // ANCHOR: ping
     /// `GET /v2/`: is this a registry, which scheme works, and how does it
     /// want us to authenticate (a 401's `WWW-Authenticate`)?
     pub fn ping(&self, registry: &str) -> Result<Endpoint, RegistryError> {
@@ -158,6 +157,7 @@ impl Client {
     }
 
     /// The ping for a known endpoint (a mirror's URL).
+    // ANCHOR: ping
     pub fn ping_endpoint(&self, endpoint: &Endpoint) -> Result<(), RegistryError> {
         let url = endpoint.url("");
         let response = self
@@ -175,12 +175,11 @@ impl Client {
                 url,
                 status,
                 detail: ": not a registry speaking the v2 API here?".into(),
+                // ANCHOR_END: ping
             }),
         }
     }
-    // ANCHOR_END: ping
 
-    // ANCHOR: call
     /// Sends what `build` makes for `url` with the `Authorization` the
     /// registry wants for `scopes`; a 401 teaches us the challenge and is
     /// answered once; redirects of GET and HEAD are followed.
@@ -197,6 +196,7 @@ impl Client {
         let mut url = url.to_string();
         let mut redirects = 0;
         loop {
+            // ANCHOR: call
             let same_origin = origin_of(&url) == origin_of(&endpoint.base);
             let response = self
                 .transport
@@ -218,6 +218,7 @@ impl Client {
                 self.auth.forget_token(registry, scopes);
                 authorization = self.auth.header(&self.transport, registry, scopes)?;
                 if authorization.is_some() {
+                    // ANCHOR_END: call
                     continue;
                 }
             }
@@ -234,6 +235,7 @@ impl Client {
                     },
                 });
             }
+            // ANCHOR: redirect
             let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
             let method = build(&url).method;
             if redirect && (method == Method::GET || method == Method::HEAD) && redirects < 5 {
@@ -244,9 +246,9 @@ impl Client {
                 }
             }
             return Ok((response, url));
+            // ANCHOR_END: redirect
         }
     }
-    // ANCHOR_END: call
 }
 
 /// A header's value as text.

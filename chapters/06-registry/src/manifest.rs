@@ -40,7 +40,6 @@ impl FetchedManifest {
 }
 
 impl Client {
-    // ANCHOR: get_manifest
     /// Fetches the manifest `reference` (a tag or `sha256:…`) of `remote`.
     pub fn get_manifest(
         &self,
@@ -54,6 +53,7 @@ impl Client {
             repository: remote.name(),
             action: "pull",
         };
+        // ANCHOR: get_manifest
         let (mut response, url) = self.call(remote.endpoint, &remote.scopes, &url, |url| {
             Exchange::new(Method::GET, url).header("Accept", ACCEPT.join(", "))
         })?;
@@ -81,6 +81,8 @@ impl Client {
                 },
             })?;
         let digest = Digest::of(&bytes);
+        // ANCHOR_END: get_manifest
+        // ANCHOR: verify
         // By digest: the bytes must be what we asked for. By tag: what the registry says they are.
         let expected = match Digest::parse(reference) {
             Ok(asked) => Some(asked),
@@ -91,6 +93,7 @@ impl Client {
                 what,
                 expected,
                 actual: digest,
+                // ANCHOR_END: verify
             });
         }
         let media_type = media_type(content_type.as_deref(), &bytes)
@@ -101,7 +104,6 @@ impl Client {
             digest,
         })
     }
-    // ANCHOR_END: get_manifest
 }
 
 /// The manifest's type: `Content-Type` and the body's `mediaType` must agree
