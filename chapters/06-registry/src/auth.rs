@@ -174,7 +174,7 @@ impl Auth {
                 method: "GET".into(),
                 host: crate::transport::host_of(&url).to_string(),
                 url: url.clone(),
-                source: Box::new(source),
+                cause: Box::new(source),
             })?;
         let status = response.status().as_u16();
         if status != 200 {

@@ -95,7 +95,7 @@ impl Client {
                 return Err(RegistryError::Read {
                     what,
                     url,
-                    source: std::io::Error::other(format!(
+                    cause: std::io::Error::other(format!(
                         "{failure}; giving up after {} tries",
                         resumes.tries()
                     )),

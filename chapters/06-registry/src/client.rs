@@ -261,7 +261,7 @@ pub(crate) fn connection_error(method: &str, url: &str, source: ureq::Error) -> 
         method: method.to_string(),
         url: url.to_string(),
         host: host_of(url).to_string(),
-        source: Box::new(source),
+        cause: Box::new(source),
     }
 }
 

@@ -47,7 +47,12 @@ impl Client {
         reference: &str,
     ) -> Result<FetchedManifest, RegistryError> {
         let url = remote.url(&format!("manifests/{reference}"));
-        let what = format!("manifest {}:{reference}", remote.repository);
+        let separator = if Digest::parse(reference).is_ok() {
+            '@'
+        } else {
+            ':'
+        };
+        let what = format!("manifest {}{separator}{reference}", remote.repository);
         let subject = Subject {
             what: &what,
             repository: remote.name(),
@@ -77,7 +82,7 @@ impl Client {
                 other => RegistryError::Read {
                     what: what.clone(),
                     url: url.clone(),
-                    source: std::io::Error::other(other),
+                    cause: std::io::Error::other(other),
                 },
             })?;
         let digest = Digest::of(&bytes);

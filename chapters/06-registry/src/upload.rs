@@ -116,10 +116,10 @@ impl Client {
         progress: &dyn Fn(u64),
     ) -> Result<(), RegistryError> {
         let what = format!("upload of {digest}");
-        let read_error = |source| RegistryError::Read {
+        let read_error = |cause| RegistryError::Read {
             what: format!("blob {digest}"),
             url: path.display().to_string(),
-            source,
+            cause,
         };
         let mut file = std::fs::File::open(path).map_err(read_error)?;
         let mut chunk = vec![0u8; CHUNK];
@@ -238,7 +238,7 @@ impl Client {
                 .map_err(|e| RegistryError::Read {
                     what: what.clone(),
                     url: answered.clone(),
-                    source: std::io::Error::other(e),
+                    cause: std::io::Error::other(e),
                 })?;
             let json: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| RegistryError::BadContent {
