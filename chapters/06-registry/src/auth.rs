@@ -170,12 +170,12 @@ impl Auth {
                 exchange
             })
             .map_err(|source| RegistryError::Connection {
-                // ANCHOR_END: token_request
                 method: "GET".into(),
                 host: crate::transport::host_of(&url).to_string(),
                 url: url.clone(),
                 cause: Box::new(source),
             })?;
+        // ANCHOR_END: token_request
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RegistryError::TokenRefused {
@@ -213,10 +213,10 @@ impl Auth {
         // Use it a little less long than granted, so it does not expire in flight.
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(10));
         Ok(Token {
-            // ANCHOR_END: token_response
             value: value.to_string(),
             expires,
         })
+        // ANCHOR_END: token_response
     }
 }
 

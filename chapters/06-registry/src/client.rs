@@ -128,11 +128,12 @@ impl Client {
     /// `GET /v2/`: is this a registry, which scheme works, and how does it
     /// want us to authenticate (a 401's `WWW-Authenticate`)?
     pub fn ping(&self, registry: &str) -> Result<Endpoint, RegistryError> {
-        // Plain http only for loopback; `--insecure` registries try https first.
-        let schemes: &[&str] = if crate::transport::is_loopback(registry) {
-            &["http"]
-        } else if self.transport.is_insecure(registry) {
+        // `--insecure` registries try https (unverified) first, then http;
+        // loopback speaks plain http; everything else verified https only.
+        let schemes: &[&str] = if self.transport.is_insecure(registry) {
             &["https", "http"]
+        } else if crate::transport::is_loopback(registry) {
+            &["http"]
         } else {
             &["https"]
         };
@@ -156,8 +157,8 @@ impl Client {
         }))
     }
 
-    /// The ping for a known endpoint (a mirror's URL).
     // ANCHOR: ping
+    /// The ping for a known endpoint (a mirror's URL).
     pub fn ping_endpoint(&self, endpoint: &Endpoint) -> Result<(), RegistryError> {
         let url = endpoint.url("");
         let response = self
@@ -170,15 +171,24 @@ impl Client {
                 Some(challenge) => self.auth.learn(&endpoint.registry, challenge),
                 None => Ok(()),
             },
+            // Go's TLS servers answer plain http with a 400.
+            400 if url.starts_with("http://") => Err(RegistryError::Status {
+                method: "GET".into(),
+                url,
+                status: 400,
+                detail: ": is it an https registry? One with a self-signed certificate \
+                         needs --insecure REGISTRY"
+                    .into(),
+            }),
             status => Err(RegistryError::Status {
                 method: "GET".into(),
                 url,
                 status,
                 detail: ": not a registry speaking the v2 API here?".into(),
-                // ANCHOR_END: ping
             }),
         }
     }
+    // ANCHOR_END: ping
 
     /// Sends what `build` makes for `url` with the `Authorization` the
     /// registry wants for `scopes`; a 401 teaches us the challenge and is

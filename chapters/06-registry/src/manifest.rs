@@ -98,9 +98,9 @@ impl Client {
                 what,
                 expected,
                 actual: digest,
-                // ANCHOR_END: verify
             });
         }
+        // ANCHOR_END: verify
         let media_type = media_type(content_type.as_deref(), &bytes)
             .map_err(|detail| RegistryError::BadContent { what, url, detail })?;
         Ok(FetchedManifest {
