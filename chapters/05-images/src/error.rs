@@ -10,7 +10,9 @@ use std::path::PathBuf;
 /// What went wrong in the image store (and in importing, exporting, running from it).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{what} {path}: {source}")]
+    // The cause is not repeated here: it is the error's source, and an
+    // error chain printer ({:#}, anyhow) prints it after a colon.
+    #[error("{what} {path}")]
     Io {
         what: &'static str,
         path: PathBuf,
@@ -50,7 +52,7 @@ pub enum StoreError {
     #[error("{what} {digest} is not in the store: import or pull the image again")]
     MissingBlob { what: String, digest: Digest },
 
-    #[error("{what} {digest} is not valid JSON of its kind: {source}")]
+    #[error("{what} {digest} is not valid JSON of its kind")]
     BadJson {
         what: &'static str,
         digest: Digest,
@@ -74,7 +76,7 @@ pub enum StoreError {
         actual: Digest,
     },
 
-    #[error("image {image}, layer {index} ({digest}): {source}")]
+    #[error("image {image}, layer {index} ({digest})")]
     Unpack {
         image: String,
         index: usize,

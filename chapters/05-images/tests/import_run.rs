@@ -287,3 +287,50 @@ fn from_scratch_one_static_binary_is_a_whole_image() {
         ["busybox", "dev", "proc", "sys"]
     );
 }
+
+#[test]
+fn docker_v2_schema2_manifests_and_manifest_lists_are_understood() {
+    if !require_root("docker_v2_schema2_manifests_and_manifest_lists_are_understood") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let built = ImageBuilder::new()
+        .layer(Layer::new().host_file("busybox", &busybox(), 0o755))
+        .entrypoint(&["/busybox", "echo", "schema 2"])
+        .build();
+    // The same config and layer, described with Docker's media types, inside a manifest list.
+    let dir = scratch.path("docker-types");
+    let layout = OciLayout::create(&dir).add(&built, "unused");
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "digest": built.config_digest, "size": built.config.len() },
+        "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": built.layers[0].digest, "size": built.layers[0].blob.len() }],
+    }))
+    .unwrap();
+    let manifest_digest = minibox_testkit::oci::sha256(&manifest);
+    std::fs::write(layout.blob_path(&manifest_digest), &manifest).unwrap();
+    let mut platform = serde_json::json!({ "os": "linux", "architecture": host_architecture() });
+    if host_architecture() == "arm64" {
+        platform["variant"] = serde_json::json!("v8");
+    }
+    let list = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [{ "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": manifest_digest, "size": manifest.len(), "platform": platform }],
+    }))
+    .unwrap();
+    let list_digest = minibox_testkit::oci::sha256(&list);
+    std::fs::write(layout.blob_path(&list_digest), &list).unwrap();
+    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json", "digest": list_digest, "size": list.len(),
+        "annotations": { "org.opencontainers.image.ref.name": "docker.io/library/dockerish:1" } }] });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let name = scratch.ok(&["import", dir.to_str().unwrap()]);
+    assert_eq!(name.trim(), "docker.io/library/dockerish:1");
+    assert_eq!(scratch.ok(&["run", "-q", "dockerish:1"]), "schema 2\n");
+    let info = inspect(&scratch, "dockerish:1");
+    assert_eq!(info["Manifest"]["Digest"], manifest_digest);
+    assert_eq!(info["Manifest"]["Target"], list_digest);
+}

@@ -3,6 +3,9 @@
 //! with either resolver and any compression; both digests are what
 //! `sha256sum` says of the blob and of the tar.
 
+// Test code: an unwrap that fails is a failing test, with its line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use ch05_images::unpack::{Resolver, UnpackOptions};
@@ -82,40 +85,6 @@ fn rich_layer() -> Vec<u8> {
         .dir("long/", attrs(0, 0, 0o755))
         .file(&long, b"a name longer than ustar's 100 bytes\n")
         .tar()
-}
-
-/// A one-layer OCI image layout around `blob`, tagged `test`.
-fn oci_layout(dir: &Path, blob: &[u8], diff_id: &str) {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let hex = sha256_hex(bytes);
-        std::fs::write(blobs.join(&hex), bytes).unwrap();
-        (format!("sha256:{hex}"), bytes.len())
-    };
-    let (layer, layer_size) = put(blob);
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-    });
-    let (config, config_size) = put(config.to_string().as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": layer_size}],
-    });
-    let (manifest, manifest_size) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": manifest, "size": manifest_size,
-            "annotations": {"org.opencontainers.image.ref.name": "test"},
-        }],
-    });
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
 }
 
 #[test]
