@@ -279,7 +279,6 @@ fn download_all(
 }
 // ANCHOR_END: download_all
 
-// ANCHOR: fetch_blob
 /// One blob into the store: skipped if there, verified on commit; bytes
 /// that do not match are thrown away and fetched once more, then refused.
 pub fn fetch_blob(
@@ -303,6 +302,7 @@ pub fn fetch_blob(
             size,
         })
     };
+    // ANCHOR: fetch_blob
     let mut refetched = false;
     loop {
         // A temp file in the store: dropped on any error, renamed only by commit.
@@ -329,7 +329,7 @@ pub fn fetch_blob(
                 });
             }
             Err(e) => return Err(e.into()),
+            // ANCHOR_END: fetch_blob
         }
     }
 }
-// ANCHOR_END: fetch_blob

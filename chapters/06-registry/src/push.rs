@@ -37,7 +37,6 @@ pub struct Pushed {
     pub size: usize,
 }
 
-// ANCHOR: push
 /// Pushes the image `source` names in `store` to `destination`.
 pub fn push(
     client: &Client,
@@ -46,6 +45,7 @@ pub fn push(
     destination: &Reference,
     watch: &dyn Fn(PushEvent),
 ) -> Result<Pushed, RegistryError> {
+    // ANCHOR: push
     let image = store.resolve(source)?;
     let registry = registry_host(destination);
     let endpoint = client.ping(&registry)?;
@@ -62,6 +62,7 @@ pub fn push(
         }
     }
     blobs.push((image.config_digest.clone(), image.manifest.config().size()));
+    // ANCHOR_END: push
     for (digest, size) in &blobs {
         push_blob(
             client,
@@ -92,7 +93,6 @@ pub fn push(
         size: bytes.len(),
     })
 }
-// ANCHOR_END: push
 
 fn push_blob(
     client: &Client,

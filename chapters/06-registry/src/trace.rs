@@ -34,6 +34,9 @@ const SHOWN: &[&str] = &[
     "accept",
     "authorization",
     "link",
+    // Docker Hub's rate limit, on every manifest response: `100;w=21600`.
+    "ratelimit-limit",
+    "ratelimit-remaining",
 ];
 
 /// Prints exchanges when asked to.

@@ -208,10 +208,20 @@ impl Transport {
 }
 
 /// A connection that broke or stalled is worth another try; one that was
-/// refused (nothing listens) or a name that does not resolve is not.
+/// refused (nothing listens), a TLS handshake that failed, or a name that
+/// does not resolve is not.
 pub fn retryable_error(error: &ureq::Error) -> bool {
+    use std::io::ErrorKind::*;
     match error {
-        ureq::Error::Io(io) => io.kind() != std::io::ErrorKind::ConnectionRefused,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ConnectionReset
+                | ConnectionAborted
+                | BrokenPipe
+                | UnexpectedEof
+                | TimedOut
+                | Interrupted
+        ),
         ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => true,
         _ => false,
     }

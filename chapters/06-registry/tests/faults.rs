@@ -276,3 +276,70 @@ fn a_redirect_to_another_host_gets_no_authorization() {
     );
     assert!(env.has_blob(&layer.digest));
 }
+
+#[test]
+fn endless_rate_limits_say_wait_or_use_a_mirror() {
+    if !tools("endless_rate_limits_say_wait_or_use_a_mirror") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("429\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule("/manifests/", Fault::TooMany(1), 100)],
+    );
+    let out = env.ch06(&["pull", &format!("{}/demo/img:v1", proxy.address())]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("rate limiting us (429)") && stderr.contains("--registry-mirror"),
+        "{stderr}"
+    );
+    assert_eq!(proxy.seen().len(), 6, "a ping and 5 tries");
+}
+
+#[test]
+fn a_pull_killed_mid_blob_leaves_no_blob_and_the_next_one_completes() {
+    if !tools("a_pull_killed_mid_blob_leaves_no_blob_and_the_next_one_completes") {
+        return;
+    }
+    let env = Env::new();
+    let image = busybox_image("killed\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let layer = big_layer(&image);
+    let proxy = FaultProxy::start(
+        &registry.address(),
+        vec![rule(&layer.digest, Fault::Stall(100_000), 1)],
+    );
+    let reference = format!("{}/demo/img:v1", proxy.address());
+    let mut child = env
+        .command(&["pull", &reference])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !proxy.seen().iter().any(|s| s.fault.is_some()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull never reached the layer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SIGKILL: no destructor runs; only the store's tmp/ may hold debris.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    assert!(!env.has_blob(&layer.digest), "a partial blob is in blobs/");
+    assert!(!std::fs::read_to_string(env.store().join("refs.json"))
+        .unwrap_or_default()
+        .contains("demo/img"));
+
+    let stderr = pull_ok(&env, &proxy, &image);
+    assert!(stderr.contains("Pull complete"), "{stderr}");
+}

@@ -23,6 +23,8 @@ pub enum Fault {
     FlipByte(usize),
     /// 307 to this base URL + the same path.
     Redirect(String),
+    /// Send the head and this many body bytes, then nothing for 30 s.
+    Stall(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +180,15 @@ fn handle(
             let _ = client.write_all(&answer.body[..n]);
             let _ = client.flush();
             let _ = client.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        Some(Fault::Stall(n)) => {
+            use std::io::Write;
+            let n = n.min(answer.body.len());
+            let _ = client.write_all(&answer.head_bytes());
+            let _ = client.write_all(&answer.body[..n]);
+            let _ = client.flush();
+            std::thread::sleep(std::time::Duration::from_secs(30));
             return;
         }
         Some(Fault::Truncate(n)) => {
