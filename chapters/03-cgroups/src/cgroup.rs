@@ -80,6 +80,7 @@ impl Cgroup {
             narrator: narrator.clone(),
             removed: false,
         };
+        // ANCHOR: create_by_layout
         // From here on, an error drops `cgroup`, which removes what was made.
         match layout.kind {
             LayoutKind::Unified => {
@@ -114,6 +115,7 @@ impl Cgroup {
         cgroup.apply(limits)?;
         Ok(cgroup)
     }
+    // ANCHOR_END: create_by_layout
     // ANCHOR_END: create
 
     fn create_v2(
