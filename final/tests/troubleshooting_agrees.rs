@@ -35,7 +35,7 @@ fn doctor_fixes() -> Vec<String> {
     let mut fixes = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
+        if path.extension().map_or(true, |e| e != "rs") {
             continue;
         }
         let source = std::fs::read_to_string(&path).unwrap();
