@@ -68,6 +68,9 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     narrator.observe(&format!("inside: I am PID {}", getpid()));
     if ns.user {
         become_root_in_namespace().unwrap_or_else(|e| fail("setresgid/setresuid(0)", e));
+        // Changing IDs cleared PR_SET_PDEATHSIG: ask again (and check the parent still lives).
+        ch01_chroot::process::die_with_parent(None, Some(std::os::fd::AsFd::as_fd(&fate)))
+            .unwrap_or_else(|e| fail("prctl(PR_SET_PDEATHSIG) after setresuid", e));
         narrator.syscall(
             "setresuid(0, 0, 0)",
             "we are root — of this user namespace only",

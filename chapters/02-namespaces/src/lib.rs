@@ -13,6 +13,7 @@ pub mod error;
 pub mod hooks;
 pub mod init;
 pub mod mount;
+mod mount_points;
 pub mod net;
 pub mod pivot;
 pub mod proctitle;

@@ -54,7 +54,8 @@ pub fn supervise(
     loop {
         if let Some(exit) = container.try_wait().context("waiting for the container")? {
             if live && on_terminal {
-                eprintln!();
+                // End the redrawn line; never a panic if stderr is gone.
+                ch01_chroot::narrate::write_line("");
             }
             return Ok(exit);
         }
