@@ -249,8 +249,11 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2")
 }
 
-/// Runs in the page once it has loaded: images, links, ids, empty code blocks.
+/// Runs in the page once it has loaded: images, links, ids, empty code blocks
+/// (with every `<details>` opened, as a reader who clicks everything sees it).
 const PAGE_REPORT_JS: &str = r#"(async () => {
+  // Collapsed hints, solutions and speaker notes count too: open them all.
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
   await Promise.all([...document.images].map(i => i.decode().catch(() => null)));
   const main = document.querySelector('main') || document.body;
   return JSON.stringify({
