@@ -237,6 +237,47 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Prints `url` as Chromium would to paper of this size (inches); the page count.
+    fn printed_pages(&mut self, url: &str, width: f64, height: f64) -> usize {
+        self.inspect(url);
+        let pdf = self.call(
+            "Page.printToPDF",
+            json!({"paperWidth": width, "paperHeight": height, "printBackground": false}),
+        );
+        let data = pdf["data"].as_str().expect("a PDF");
+        let bytes = base64_decode(data);
+        // Each page object says "/Type /Page" (the page tree says "/Pages").
+        let text = String::from_utf8_lossy(&bytes);
+        text.match_indices("/Type /Page")
+            .filter(|(at, _)| !text[at + 11..].starts_with('s'))
+            .count()
+    }
+}
+
+/// Standard base64, as Chromium sends binary data over the protocol.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         self.done.store(true, Ordering::Relaxed);
@@ -356,6 +397,27 @@ fn every_page_renders_in_chromium_with_its_images_links_and_code() {
         "the book, as Chromium shows it:\n  {}",
         problems.join("\n  ")
     );
+}
+
+/// The cheat sheet is meant for one printed sheet per seat: A4 and US Letter.
+#[test]
+fn the_cheat_sheet_prints_on_one_sheet() {
+    if !require_tool("the_cheat_sheet_prints_on_one_sheet", "chromium")
+        || !require_tool("the_cheat_sheet_prints_on_one_sheet", mdbook_name())
+    {
+        return;
+    }
+    let dest = tempfile::tempdir().unwrap();
+    build_book(&workspace_root().join("book"), dest.path());
+    let url = format!("file://{}", dest.path().join("cheat-sheet.html").display());
+    let mut browser = Browser::start();
+    for (paper, width, height) in [("A4", 8.27, 11.69), ("Letter", 8.5, 11.0)] {
+        let pages = browser.printed_pages(&url, width, height);
+        assert_eq!(
+            pages, 1,
+            "the cheat sheet prints on {pages} {paper} pages, not one"
+        );
+    }
 }
 
 /// The checker must be able to fail: a scratch book with one of each mistake.
