@@ -12,6 +12,7 @@ pub mod dev;
 pub mod error;
 pub mod hooks;
 pub mod init;
+pub mod inroot;
 pub mod mount;
 mod mount_points;
 pub mod net;
