@@ -12,6 +12,7 @@ pub mod cli;
 pub mod control;
 pub mod error;
 pub mod files;
+pub mod handle;
 pub mod hook;
 pub mod layout;
 pub mod limits;
@@ -24,6 +25,7 @@ mod v2;
 
 pub use cgroup::{Cgroup, CgroupDir, Version};
 pub use error::CgroupError;
+pub use handle::CgroupHandle;
 pub use hook::JoinCgroup;
 pub use layout::{CgroupLayout, LayoutKind};
 pub use limits::{format_bytes, parse_size, Limits};
