@@ -40,7 +40,16 @@ impl Cgroup {
     /// Gives up ownership: the cgroup stays when this value is dropped, and
     /// the handle says where it is.
     pub fn into_handle(mut self) -> CgroupHandle {
-        let handle = CgroupHandle {
+        let handle = self.handle();
+        // Drop sees "already removed" and leaves the directories alone.
+        self.removed = true;
+        handle
+    }
+
+    /// Where this cgroup is, to save before anything can go wrong (the guard
+    /// still owns the directories).
+    pub fn handle(&self) -> CgroupHandle {
+        CgroupHandle {
             id: self.id.clone(),
             layout: match self.kind {
                 LayoutKind::Unified => "unified",
@@ -63,10 +72,7 @@ impl Cgroup {
                 .collect(),
             created: self.created.clone(),
             prune: self.prune.clone(),
-        };
-        // Drop sees "already removed" and leaves the directories alone.
-        self.removed = true;
-        handle
+        }
     }
 }
 
