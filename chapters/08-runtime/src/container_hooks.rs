@@ -25,8 +25,6 @@ pub struct OciHooks<'a> {
     pub plan: &'a Plan,
     pub cgroup: &'a Cgroup,
     pub recorder: Recorder<'a>,
-    /// The pty slave's host path, for /dev/console.
-    pub console: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for OciHooks<'_> {
@@ -114,11 +112,6 @@ impl Hooks for OciHooks<'_> {
                 "check linux.devices and that /dev is a mount (tmpfs) in config.json",
             )
         })?;
-        if let Some(console) = &self.console {
-            crate::devices::bind_console(&root_fd, console).map_err(|(what, errno)| {
-                step_error(what, errno, "the terminal could not become /dev/console")
-            })?;
-        }
         if let Some(hooks) = self.plan.spec.hooks() {
             let state = self
                 .recorder

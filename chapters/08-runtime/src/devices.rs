@@ -171,15 +171,22 @@ fn make_node(root: &OwnedFd, node: &DeviceNode, in_user_ns: bool) -> Result<(), 
 }
 // ANCHOR_END: devices
 
-/// /dev/console: the pty the container's terminal is, bound over an empty file.
-pub fn bind_console(root: &OwnedFd, pty_slave: &Path) -> Result<(), InRootFailure> {
-    let target = create_file_in(root, Path::new("/dev/console"))?;
+/// /dev/console (after pivot_root): the container's pty, bound over an empty file.
+pub fn bind_console_here(slave: &str) -> Result<(), Errno> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open("/dev/console")
+    {
+        Ok(_) => {}
+        Err(e) => return Err(crate::process::io_errno(&e)),
+    }
     mount(
-        Some(pty_slave),
-        &proc_fd(&target),
+        Some(slave),
+        "/dev/console",
         None::<&str>,
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| ("binding the terminal on /dev/console".to_string(), e))
 }

@@ -96,8 +96,8 @@ impl Runtime {
         let mut setup = ProcessSetup::from_process(&process)?;
         setup.may_setgroups = !own_user_ns;
         let restrictions = Restrictions::from_config(&process, None, (false, false, false))?;
-        let pty = match (&options.console_socket, process.terminal().unwrap_or(false)) {
-            (Some(socket), true) => Some(crate::terminal::open_and_send(socket, None)?),
+        let console = match (&options.console_socket, process.terminal().unwrap_or(false)) {
+            (Some(socket), true) => Some(crate::terminal::connect_console_socket(socket)?),
             (None, true) if options.detach => {
                 return Err(RuntimeError::invalid(
                     "process.terminal",
@@ -106,8 +106,15 @@ impl Runtime {
             }
             _ => None,
         };
-        if let Some(pty) = &pty {
-            setup.terminal = Some(std::os::fd::AsRawFd::as_raw_fd(&pty.slave));
+        if let Some(sock) = &console {
+            setup.terminal = Some(crate::terminal::TerminalRequest {
+                socket: std::os::fd::AsRawFd::as_raw_fd(sock),
+                size: process
+                    .console_size()
+                    .as_ref()
+                    .map(|b| (b.height() as u16, b.width() as u16)),
+                console: false,
+            });
         }
         let spec = ExecSpec {
             target: Pid::from_raw(pid),
@@ -130,7 +137,7 @@ impl Runtime {
             restrictions: &restrictions,
         };
         let exec = exec_into(&spec, &mut hooks, &narrator)?;
-        drop(pty);
+        drop(console);
         if let Some(pid_file) = &options.pid_file {
             write_pid_file(pid_file, exec.pid().as_raw())?;
         }

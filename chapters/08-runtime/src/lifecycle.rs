@@ -125,15 +125,18 @@ impl Runtime {
         let cgroup = Cgroup::create(&layout, &plan.placement, &plan.limits, &narrator)?;
         recorder.saved.cgroup = Some(cgroup.handle());
         recorder.save()?;
-        // 5. The terminal, sent to the engine; the slave stays for the container.
-        let pty = match (&options.console_socket, plan.terminal) {
-            (Some(socket), true) => {
-                Some(crate::terminal::open_and_send(socket, plan.console_size)?)
-            }
+        // 5. The terminal: we connect to the engine's socket here, on the
+        //    host; the container opens the pty and sends its master.
+        let console = match (&options.console_socket, plan.terminal) {
+            (Some(socket), true) => Some(crate::terminal::connect_console_socket(socket)?),
             _ => None,
         };
-        if let Some(pty) = &pty {
-            plan.process.terminal = Some(std::os::fd::AsRawFd::as_raw_fd(&pty.slave));
+        if let Some(sock) = &console {
+            plan.process.terminal = Some(crate::terminal::TerminalRequest {
+                socket: std::os::fd::AsRawFd::as_raw_fd(sock),
+                size: plan.console_size,
+                console: true,
+            });
         }
         // 6. Namespaces given by path: we join them, the clone inherits them.
         join_paths(&plan)?;
@@ -142,9 +145,9 @@ impl Runtime {
             plan: &plan,
             cgroup: &cgroup,
             recorder,
-            console: pty.as_ref().map(|p| p.slave_path.clone()),
         };
         let container = ch02_namespaces::spawn(&plan.container, &mut hooks, &narrator)?;
+        drop(console);
         let mut recorder = hooks.recorder;
         recorder.saved.status = "created".into();
         recorder.save()?;

@@ -17,9 +17,9 @@ pub struct ProcessSetup {
     pub umask: Option<u32>,
     pub rlimits: Vec<(Resource, u64, u64)>,
     pub oom_score_adj: Option<i32>,
-    /// The pty slave (an fd inherited from the runtime) to become stdio and
-    /// the controlling terminal.
-    pub terminal: Option<RawFd>,
+    /// A pty to open inside the container and send to the engine; its slave
+    /// becomes stdio and the controlling terminal.
+    pub terminal: Option<crate::terminal::TerminalRequest>,
     /// setgroups(2) is denied in a user namespace whose setgroups file says deny.
     pub may_setgroups: bool,
 }
@@ -85,8 +85,9 @@ impl ProcessSetup {
     /// capabilities to keep across the uid change are the caller's business
     /// (PR_SET_KEEPCAPS, see [`crate::restrict`]). Returns (step, errno).
     pub fn apply(&self) -> Result<(), (String, Errno)> {
-        if let Some(fd) = self.terminal {
-            become_terminal(fd)?;
+        if let Some(request) = &self.terminal {
+            let slave = crate::terminal::open_and_send(request)?;
+            become_terminal(slave)?;
         }
         if let Some(adj) = self.oom_score_adj {
             std::fs::write("/proc/self/oom_score_adj", adj.to_string())

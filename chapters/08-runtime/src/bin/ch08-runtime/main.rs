@@ -272,6 +272,9 @@ fn run(cli: &Cli, runtime: &Runtime) -> anyhow::Result<i32> {
             if let Some(cwd) = cwd {
                 spec.set_cwd(cwd.clone());
             }
+            if *tty {
+                spec.set_terminal(Some(true));
+            }
             if !env.is_empty() {
                 let mut all = spec.env().clone().unwrap_or_default();
                 all.extend(env.iter().cloned());
