@@ -1,6 +1,8 @@
 //! Shared by the runtime's tests: a bundle made from a fresh busybox rootfs
 //! and the `spec` template, and the runtime binary run with a private --root.
 #![allow(dead_code)]
+// Test helpers: a failed fixture step is a failed test.
+#![allow(clippy::expect_used)]
 
 use minibox_testkit::bounded::output_within;
 use minibox_testkit::Rootfs;
