@@ -7,6 +7,8 @@
 //! tmpdir, vfs storage (no mounts to clean up) and no network. Both
 //! runtimes run with `seccomp=unconfined`: ours refuses seccomp filters
 //! until chapter 07's land.
+// Test helpers: a failed fixture step is a failed test.
+#![allow(clippy::expect_used)]
 
 mod common;
 #[path = "common/image.rs"]

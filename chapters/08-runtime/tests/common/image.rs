@@ -1,7 +1,7 @@
 //! A deterministic OCI image archive of a busybox rootfs, as `podman load`
+//! and `ctr images import` take it: an OCI image layout, tarred up.
 // Test fixture: a failed step is a failed test.
 #![allow(clippy::expect_used)]
-//! and `ctr images import` take it: an OCI image layout, tarred up.
 
 use sha2::{Digest, Sha256};
 use std::path::Path;
