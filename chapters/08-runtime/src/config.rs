@@ -176,10 +176,15 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
 
     let mut container = ContainerSpec::new(id, &rootfs, argv);
     container.namespaces = namespaces;
-    container.hostname = spec
-        .hostname()
-        .clone()
-        .filter(|h| !h.is_empty() && namespaces.uts);
+    // No hostname in the config: the new uts namespace keeps the host's
+    // name, as runc leaves it (chapter 02 would otherwise use the id).
+    container.hostname = match spec.hostname().clone().filter(|h| !h.is_empty()) {
+        Some(name) => Some(name),
+        None if namespaces.uts => nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok()),
+        None => None,
+    };
     container.env = process
         .env()
         .iter()
