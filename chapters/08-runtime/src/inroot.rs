@@ -53,40 +53,89 @@ fn relative(inside: &Path) -> PathBuf {
 }
 
 // ANCHOR: mkdir_in_root
-/// `mkdir -p` inside the root: each component is looked up in-root and
-/// created with mkdirat in the directory we hold open, so a symlink planted
-/// in the image can never send the mkdir to the host. Returns an O_PATH fd
-/// of the final directory.
+/// `mkdir -p` inside the root. Each component is looked at in the
+/// directory we hold open (O_NOFOLLOW): a directory is entered, a missing
+/// one made with mkdirat, and a symlink's target is followed *as a path
+/// inside the root* (an absolute one starts again at the rootfs), so a
+/// symlink planted in the image can never send the mkdir to the host.
+/// Returns an O_PATH fd of the final directory.
 pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFailure> {
+    let mut left: std::collections::VecDeque<std::ffi::OsString> = components(inside).into();
     let mut done = PathBuf::from("/");
-    let mut here = open_in(root, Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY)
-        .map_err(|e| ("/".to_string(), e))?;
-    for part in relative(inside).components() {
-        let Component::Normal(name) = part else {
-            if part == Component::ParentDir {
-                done.pop();
-                here = open_in(root, &done, OFlag::O_PATH | OFlag::O_DIRECTORY)
-                    .map_err(|e| (done.display().to_string(), e))?;
-            }
+    let mut links_followed = 0;
+    let reopen = |done: &Path| {
+        open_in(root, done, OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .map_err(|e| (done.display().to_string(), e))
+    };
+    let mut here = reopen(&done)?;
+    while let Some(name) = left.pop_front() {
+        if name == ".." {
+            done.pop();
+            here = reopen(&done)?;
             continue;
-        };
-        done.push(name);
-        let shown = || done.display().to_string();
-        here = match open_in(root, &done, OFlag::O_PATH | OFlag::O_DIRECTORY) {
-            Ok(fd) => fd,
+        }
+        let shown = || done.join(&name).display().to_string();
+        let entry = nix::fcntl::openat(
+            here.as_fd(),
+            name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        );
+        match entry {
             Err(Errno::ENOENT) => {
                 // mkdirat in the parent we hold: never a path through a symlink.
-                match mkdirat(here.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+                match mkdirat(
+                    here.as_fd(),
+                    name.as_os_str(),
+                    Mode::from_bits_truncate(0o755),
+                ) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err((shown(), e)),
                 }
-                open_in(root, &done, OFlag::O_PATH | OFlag::O_DIRECTORY)
-                    .map_err(|e| (shown(), e))?
+                left.push_front(name);
             }
             Err(e) => return Err((shown(), e)),
-        };
+            Ok(fd) => {
+                let kind = nix::sys::stat::fstat(&fd)
+                    .map_err(|e| (shown(), e))?
+                    .st_mode
+                    & libc::S_IFMT;
+                if kind == libc::S_IFDIR {
+                    done.push(&name);
+                    here = fd;
+                } else if kind == libc::S_IFLNK {
+                    links_followed += 1;
+                    if links_followed > 40 {
+                        return Err((shown(), Errno::ELOOP));
+                    }
+                    let target = nix::fcntl::readlinkat(here.as_fd(), name.as_os_str())
+                        .map_err(|e| (shown(), e))?;
+                    let target = PathBuf::from(target);
+                    if target.is_absolute() {
+                        done = PathBuf::from("/");
+                        here = reopen(&done)?;
+                    }
+                    for part in components(&target).into_iter().rev() {
+                        left.push_front(part);
+                    }
+                } else {
+                    return Err((shown(), Errno::ENOTDIR));
+                }
+            }
+        }
     }
     Ok(here)
+}
+
+/// The names of a path, `..` kept, `.` and `/` dropped.
+fn components(path: &Path) -> Vec<std::ffi::OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
 }
 // ANCHOR_END: mkdir_in_root
 
