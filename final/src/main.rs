@@ -4,6 +4,7 @@ mod doctor;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -24,6 +25,10 @@ enum Command {
         /// Print the checks as JSON.
         #[arg(long)]
         json: bool,
+        /// Also remove what killed runs left behind (cgroups, writable layers)
+        /// that no running container uses.
+        #[arg(long)]
+        clean: bool,
     },
     /// Create a busybox root filesystem from the host's static busybox (offline).
     Rootfs {
@@ -37,7 +42,10 @@ fn main() {
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("minibox: error: {err:#}");
+            ch01_chroot::narrate::write_line(&format!(
+                "minibox: error: {}",
+                ch01_chroot::cli::error_chain(&err)
+            ));
             std::process::exit(125);
         }
     }
@@ -45,13 +53,12 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Doctor { json } => {
-            let checks = doctor::run_checks();
+        Command::Doctor { json, clean } => {
+            let checks = doctor::run_checks(clean);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&checks).context("encoding the report")?
-                );
+                let text = serde_json::to_string_pretty(&checks).context("encoding the report")?;
+                // A closed stdout costs the report, not a panic: the exit code still tells.
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
             } else {
                 colored::control::set_override(
                     std::io::IsTerminal::is_terminal(&std::io::stdout())
@@ -66,11 +73,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let busybox = ch01_chroot::rootfs::find_busybox()?;
             ch01_chroot::rootfs::create_busybox_rootfs(&dir, &busybox)
                 .with_context(|| format!("creating a busybox rootfs in {}", dir.display()))?;
-            eprintln!(
+            ch01_chroot::narrate::write_line(&format!(
                 "minibox: busybox rootfs ready in {} (from {})",
                 dir.display(),
                 busybox.display()
-            );
+            ));
             Ok(0)
         }
     }

@@ -108,3 +108,44 @@ pub fn children_of(parent: Pid) -> Vec<Pid> {
     }
     children
 }
+
+/// True once `pid` has ended: gone from /proc, or a zombie (dead, waiting
+/// for a parent to collect it). Polls until `deadline`.
+pub fn gone_by(pid: Pid, deadline: Instant) -> bool {
+    loop {
+        if !is_alive(pid) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// True while `pid` runs (exists and is not a zombie).
+pub fn is_alive(pid: Pid) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the 1st field after the ")" that closes the command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Every descendant of `parent` (children, their children, …), from /proc.
+pub fn descendants_of(parent: Pid) -> Vec<Pid> {
+    let mut all = Vec::new();
+    let mut frontier = vec![parent];
+    while let Some(pid) = frontier.pop() {
+        for child in children_of(pid) {
+            if !all.contains(&child) {
+                all.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    all
+}

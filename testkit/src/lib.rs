@@ -8,6 +8,7 @@
 //! root filesystem, deleted when the test ends.
 
 pub mod bounded;
+pub mod broken_pipe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -107,4 +108,80 @@ pub fn unique_name(prefix: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Every directory called `name` under any cgroup mount (v1 or v2), up to 8
+/// levels deep: what a run left behind, if anything.
+pub fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut found = Vec::new();
+    for line in mounts.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if !(right.starts_with("cgroup ") || right.starts_with("cgroup2 ")) {
+            continue;
+        }
+        if let Some(mount_point) = left.split_whitespace().nth(4) {
+            find_dirs(Path::new(mount_point), name, 8, &mut found);
+        }
+    }
+    found
+}
+
+fn find_dirs(dir: &Path, name: &str, depth: u32, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name() == name {
+            found.push(entry.path());
+        } else if depth > 0 {
+            find_dirs(&entry.path(), name, depth - 1, found);
+        }
+    }
+}
+
+/// A tiny ELF program for this machine that needs the program interpreter
+/// (dynamic loader) `interpreter` — which need not exist: execve(2) then
+/// fails with ENOENT although the program is there. Enough of an ELF file
+/// for the kernel to get that far: a header and one PT_INTERP entry.
+pub fn elf_needing(interpreter: &str) -> Vec<u8> {
+    #[cfg(target_arch = "x86_64")]
+    const MACHINE: u16 = 62; // EM_X86_64
+    #[cfg(target_arch = "aarch64")]
+    const MACHINE: u16 = 183; // EM_AARCH64
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    const MACHINE: u16 = 0;
+    let path = [interpreter.as_bytes(), b"\0"].concat();
+    let (header, entry) = (64u64, 56u64);
+    let mut elf = Vec::new();
+    elf.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"); // 64-bit, LE, v1
+    elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    elf.extend_from_slice(&MACHINE.to_le_bytes());
+    elf.extend_from_slice(&1u32.to_le_bytes()); // EV_CURRENT
+    elf.extend_from_slice(&0x40_0000u64.to_le_bytes()); // e_entry
+    elf.extend_from_slice(&header.to_le_bytes()); // e_phoff
+    elf.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    elf.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for half in [64u16, 56, 1, 64, 0, 0] {
+        // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+        elf.extend_from_slice(&half.to_le_bytes());
+    }
+    let offset = header + entry;
+    elf.extend_from_slice(&3u32.to_le_bytes()); // PT_INTERP
+    elf.extend_from_slice(&4u32.to_le_bytes()); // PF_R
+    for word in [
+        offset,
+        0x40_0000 + offset,
+        0x40_0000 + offset,
+        path.len() as u64,
+        path.len() as u64,
+        1,
+    ] {
+        // p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+        elf.extend_from_slice(&word.to_le_bytes());
+    }
+    elf.extend_from_slice(&path);
+    elf
 }

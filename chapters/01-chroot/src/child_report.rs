@@ -6,8 +6,10 @@
 //! close-on-exec pipe: a successful exec closes it, so the parent reads EOF;
 //! a failure writes "which step, which errno" into it before exiting.
 
+use crate::interpreter::{diagnose_enoent, Missing};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{pipe2, read, write};
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -17,7 +19,23 @@ use std::os::fd::OwnedFd;
 pub struct ChildFailure {
     pub step: String,
     pub errno: Errno,
+    /// For an exec that failed with ENOENT: which file was missing, as the
+    /// child (inside the new root) found out.
+    pub missing: Option<Missing>,
 }
+
+impl ChildFailure {
+    pub fn new(step: impl Into<String>, errno: Errno) -> Self {
+        ChildFailure {
+            step: step.into(),
+            errno,
+            missing: None,
+        }
+    }
+}
+
+/// Separates a step from its details in the report (the ASCII group separator).
+const DETAIL: char = '\u{1d}';
 
 impl std::fmt::Display for ChildFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,11 +98,24 @@ impl ChildReporter {
             Ok(args) if !args.is_empty() => args,
             _ => self.fail("execvp", Errno::EINVAL),
         };
+        // Rust ignores SIGPIPE (we want EPIPE, not death, when stderr's reader
+        // goes), and an ignored signal stays ignored across execve. Give the
+        // command the default back — shells expect it: `yes | head` ends by it.
+        // Only now, after our last line of narration: a closed stderr must
+        // not kill us before the exec.
+        // Safety: SIG_DFL runs no code.
+        let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
         // execvp only returns on failure.
         let errno = match nix::unistd::execvp(&args[0], &args) {
             Err(errno) => errno,
             Ok(never) => match never {},
         };
+        if errno == Errno::ENOENT {
+            // The command, or what it needs? We are inside the new root: look.
+            let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".into());
+            let missing = diagnose_enoent(&argv[0], &path);
+            self.fail(&format!("execvp{DETAIL}{}", missing.encode()), errno)
+        }
         self.fail("execvp", errno)
     }
 }
@@ -108,9 +139,14 @@ impl ParentListener {
         let text = String::from_utf8_lossy(&buf);
         let (step, code) = text.split_once('\0').unwrap_or((&text, "0"));
         let errno = Errno::from_raw(code.parse().unwrap_or(0));
+        let (step, missing) = match step.split_once(DETAIL) {
+            Some((step, detail)) => (step, Missing::decode(detail)),
+            None => (step, None),
+        };
         Ok(Some(ChildFailure {
             step: step.to_string(),
             errno,
+            missing,
         }))
     }
 }

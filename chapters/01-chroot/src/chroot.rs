@@ -3,9 +3,10 @@
 use crate::child_report::{ChildReporter, ReportPipe};
 use crate::error::ChrootError;
 use crate::escape::break_out_of_chroot;
+use crate::forward::{catch_stop_signals, forward_to};
 use crate::gate::{Gate, GateOpener, GateWaiter};
 use crate::narrate::Narrator;
-use crate::process::{wait_for_exit, Exit};
+use crate::process::{die_with_parent, wait_for_exit, Exit};
 use crate::trainer::{pause, HostCommand};
 use nix::unistd::{chdir, chroot, fork, getpid, ForkResult, Pid};
 use std::path::{Path, PathBuf};
@@ -64,6 +65,10 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     let (ready_waiter, ready_opener) = Gate::new().map_err(ChrootError::sys("pipe2"))?.split();
     let (go_waiter, go_opener) = Gate::new().map_err(ChrootError::sys("pipe2"))?.split();
 
+    // From here on Ctrl-C and kill are passed on to the command, and we stay
+    // to report how it ended (and to tidy up after --escape).
+    catch_stop_signals().map_err(ChrootError::sys("sigaction"))?;
+    let parent = getpid();
     narrator.syscall(
         "fork()",
         "the child will chroot; we stay outside to wait for it",
@@ -77,6 +82,11 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
             drop(ready_waiter);
             drop(go_opener);
             let reporter = report.into_child();
+            // If we (the parent) die, the child dies too: never a command
+            // running on unsupervised.
+            if let Err(errno) = die_with_parent(Some(parent), None) {
+                reporter.fail("prctl(PR_SET_PDEATHSIG)", errno);
+            }
             child_main(spec, &rootfs, narrator, &reporter, ready_opener, go_waiter)
         }
         ForkResult::Parent { child } => child,
@@ -97,6 +107,11 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     let _ = go_opener.open();
 
     let failure = listener.wait().map_err(ChrootError::sys("read"))?;
+    if failure.is_none() {
+        // The command runs (exec reset its signal handlers): stop signals go
+        // to it now, and one that came while it was starting goes right away.
+        let _ = forward_to(child);
+    }
     let exit = wait_for_exit(child).map_err(ChrootError::sys("waitpid"))?;
     if spec.escape {
         // The escape left a directory in the rootfs; tidy it up.
@@ -105,9 +120,13 @@ pub fn run(spec: &ChrootSpec, narrator: &Narrator) -> Result<Exit, ChrootError> 
     if let Some(failure) = failure {
         let command = spec.argv[0].clone();
         return Err(match (failure.step.as_str(), failure.errno) {
-            ("execvp", nix::errno::Errno::ENOENT) => {
-                ChrootError::CommandNotFound { command, rootfs }
-            }
+            ("execvp", nix::errno::Errno::ENOENT) => ChrootError::CommandNotFound {
+                command,
+                rootfs,
+                missing: failure
+                    .missing
+                    .unwrap_or(crate::interpreter::Missing::Command { shell: false }),
+            },
             ("execvp", errno) => ChrootError::ExecFailed {
                 command,
                 rootfs,

@@ -16,8 +16,13 @@ pub enum ChrootError {
     #[error("no command given: say what to run after `--`, e.g. `-- /bin/sh`")]
     NoCommand,
 
-    #[error("command {command:?} not found inside {rootfs}: paths are looked up inside the new root, not on the host (try /bin/sh)")]
-    CommandNotFound { command: String, rootfs: PathBuf },
+    /// The command, or the loader or interpreter it needs, is missing inside the rootfs.
+    #[error("{}", crate::interpreter::explain(command, missing, &rootfs.display().to_string()))]
+    CommandNotFound {
+        command: String,
+        rootfs: PathBuf,
+        missing: crate::interpreter::Missing,
+    },
 
     #[error("could not start {command:?} inside {rootfs}: {errno}")]
     ExecFailed {
@@ -41,6 +46,11 @@ impl ChrootError {
     pub fn exit_code(&self) -> i32 {
         use crate::process::exit_code;
         match self {
+            // The command exists, what it needs does not: found, but cannot run.
+            ChrootError::CommandNotFound {
+                missing: crate::interpreter::Missing::Interpreter { .. },
+                ..
+            } => exit_code::CANNOT_RUN,
             ChrootError::CommandNotFound { .. } => exit_code::NOT_FOUND,
             ChrootError::ExecFailed { .. } => exit_code::CANNOT_RUN,
             _ => exit_code::TOOL_FAILED,

@@ -20,7 +20,7 @@ pub const ESCAPE_DIR: &str = ".minibox-escape";
 pub fn break_out_of_chroot(narrator: &Narrator) -> Result<(), ChildFailure> {
     let fail = |step: &str| {
         let step = step.to_string();
-        move |errno| ChildFailure { step, errno }
+        move |errno| ChildFailure::new(step, errno)
     };
     // ANCHOR: escape
     // 1. Keep a handle on the current directory: the root of our chroot.

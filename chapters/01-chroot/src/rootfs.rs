@@ -49,24 +49,7 @@ pub fn is_statically_linked(path: &Path) -> Result<bool, RootfsError> {
         .and_then(|f| f.take(1 << 16).read_to_end(&mut bytes))
         .map_err(io)?;
     // Only 64-bit little-endian ELF is inspected; anything else is given the benefit of the doubt.
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
-        return Ok(true);
-    }
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap_or([0; 8])) as usize;
-    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
-    const PT_INTERP: u32 = 3;
-    for i in 0..phnum {
-        let at = phoff + i * phentsize;
-        if at + 4 > bytes.len() {
-            break;
-        }
-        let p_type = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        if p_type == PT_INTERP {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    Ok(crate::interpreter::elf_interpreter(&bytes).is_none())
 }
 
 /// Creates a busybox root filesystem at `target`.

@@ -183,11 +183,22 @@ fn without_escape_the_same_host_file_is_invisible() {
     let out = run(ch01()
         .arg("--rootfs")
         .arg(rootfs.path())
-        .args(["--", "cat"])
+        .args(["--quiet", "--", "cat"])
         .arg(marker.path()));
-    assert_ne!(
+    let (stdout, stderr) = text(&out);
+    // cat ran (inside the chroot) and failed its own way: exit 1, its own
+    // message — not 125/126/127, which would mean we failed to run it.
+    assert_eq!(
         out.status.code(),
-        Some(0),
-        "cat of a host path must fail inside the chroot"
+        Some(1),
+        "cat of a host path must fail inside the chroot: {stderr}"
+    );
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "cat: can't open '{}': No such file or directory\n",
+            marker.path().display()
+        )
     );
 }

@@ -73,6 +73,9 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     });
     if ns.user {
         become_root_in_namespace().unwrap_or_else(|e| fail("setresgid/setresuid(0)", e));
+        // Changing IDs cleared PR_SET_PDEATHSIG: ask again (and check the parent still lives).
+        ch01_chroot::process::die_with_parent(None, Some(std::os::fd::AsFd::as_fd(&fate)))
+            .unwrap_or_else(|e| fail("prctl(PR_SET_PDEATHSIG) after setresuid", e));
         narrator.syscall(
             "setresuid(0, 0, 0)",
             "we are root — of this user namespace only",
@@ -153,6 +156,10 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     //    runtime does, become the command: it is PID 1 itself.
     if !spec.init {
         command_main(spec, hooks, narrator, reporter, pause, gate);
+    }
+    if spec.start_gate.is_some() {
+        // create/start: the container outlives the process that created it.
+        let _ = nix::sys::prctl::set_pdeathsig(None);
     }
     set_process_title("minibox-init", &format!("minibox-init {}", spec.name));
     narrator.syscall(

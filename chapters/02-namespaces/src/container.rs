@@ -5,11 +5,13 @@ use crate::child::{child_main, ChildContext, PauseGates};
 use crate::error::NamespaceError;
 use crate::hooks::{HookError, Hooks};
 use crate::init::read_fate;
+use crate::mount_points::MadeMountPoints;
 use crate::spec::{ContainerSpec, Namespaces};
 use crate::trainer::pause_for_trainer;
 use crate::userns::write_id_maps;
 use ch01_chroot::child_report::{ChildFailure, ReportPipe};
 use ch01_chroot::gate::Gate;
+use ch01_chroot::interpreter::Missing;
 use ch01_chroot::{Exit, Narrator};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -17,7 +19,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::{pipe2, Pid};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The child's stack. It runs all of the setup and the init loop on it.
@@ -31,6 +33,8 @@ pub struct Container {
     fate: OwnedFd,
     /// Set once waitpid has collected init, so we never wait twice.
     exit: Option<Exit>,
+    /// Mount points the container had to create in the rootfs: removed once it ended.
+    made: Option<MadeMountPoints>,
 }
 
 impl Container {
@@ -40,13 +44,21 @@ impl Container {
     }
 
     /// Blocks until the container ends; the command's exit (signal → [`Exit::Signal`]).
-    pub fn wait(self) -> Result<Exit, NamespaceError> {
+    pub fn wait(mut self) -> Result<Exit, NamespaceError> {
         if let Some(exit) = self.exit {
             return Ok(exit);
         }
         let init_exit = ch01_chroot::process::wait_for_exit(self.init)
             .map_err(NamespaceError::sys("waitpid"))?;
+        self.ended();
         Ok(self.command_exit(init_exit))
+    }
+
+    /// The container is gone (init collected, and its mount namespace with it).
+    fn ended(&mut self) {
+        if let Some(made) = self.made.take() {
+            made.remove();
+        }
     }
 
     /// Non-blocking (WNOHANG): `None` while the container runs.
@@ -57,11 +69,13 @@ impl Container {
         loop {
             match waitpid(self.init, Some(WaitPidFlag::WNOHANG)) {
                 Ok(status) => {
-                    return Ok(Exit::from_wait_status(status).map(|init_exit| {
-                        let exit = self.command_exit(init_exit);
-                        self.exit = Some(exit);
-                        exit
-                    }))
+                    let Some(init_exit) = Exit::from_wait_status(status) else {
+                        return Ok(None);
+                    };
+                    let exit = self.command_exit(init_exit);
+                    self.exit = Some(exit);
+                    self.ended();
+                    return Ok(Some(exit));
                 }
                 Err(Errno::EINTR) => continue,
                 Err(errno) => {
@@ -93,6 +107,12 @@ fn preflight(spec: &ContainerSpec) -> Result<PathBuf, NamespaceError> {
     let rootfs = ch01_chroot::chroot::check_command_and_rootfs(&spec.argv, &spec.rootfs)?;
     if spec.hostname.is_some() && !spec.namespaces.uts {
         return Err(NamespaceError::HostnameWithoutUts);
+    }
+    // Names go into process titles, hostnames and cgroup paths: checked
+    // here, with a clear message, not by sethostname's bare EINVAL later.
+    crate::spec::validate_name(&spec.name)?;
+    if spec.namespaces.uts {
+        crate::spec::validate_hostname(spec.effective_hostname())?;
     }
     if !nix::unistd::geteuid().is_root() {
         return Err(NamespaceError::NotRoot);
@@ -136,6 +156,31 @@ pub fn spawn(
     narrator: &Narrator,
 ) -> Result<Container, NamespaceError> {
     let rootfs = preflight(spec)?;
+    // Before the child can create any: which mount points the rootfs lacks.
+    let made = MadeMountPoints::note_missing(&rootfs);
+    match start(spec, &rootfs, hooks, narrator) {
+        Ok(mut container) => {
+            container.made = made;
+            Ok(container)
+        }
+        Err(err) => {
+            // The child is dead and collected (abort_child): its mounts are gone.
+            if let Some(made) = made {
+                made.remove();
+            }
+            Err(err)
+        }
+    }
+}
+
+/// [`spawn`] after the checks: clone, handshake, hooks, until the exec.
+fn start(
+    spec: &ContainerSpec,
+    rootfs: &Path,
+    hooks: &mut dyn Hooks,
+    narrator: &Narrator,
+) -> Result<Container, NamespaceError> {
+    let rootfs = rootfs.to_path_buf();
     if !spec.namespaces.mount {
         narrator.warn("a mount namespace is implied: pivot_root must not change the host's root");
     }
@@ -176,12 +221,20 @@ pub fn spawn(
     // clone(2) rather than unshare(2): the child is created *in* the new
     // namespaces — with CLONE_NEWPID it is PID 1 at once, no second fork —
     // while we, the parent, stay outside to write its uid_map and wait for it.
+    let parent = nix::unistd::getpid();
     let child_fn = Box::new(|| {
         drop(parent_ends.take());
         let (Some(report), Some((setup_done, fate, pause))) = (report.take(), child_ends.take())
         else {
             return 127;
         };
+        // The container dies with us: a `kill -9` of the supervisor must not
+        // leave it running. (`fate` is our lifeline: only the parent holds
+        // its other end, and getppid() is 0 inside a new PID namespace.)
+        if ch01_chroot::process::die_with_parent(Some(parent), Some(fate.as_fd())).is_err() {
+            // Safety: _exit runs no destructors in this clone of the parent.
+            unsafe { libc::_exit(127) }
+        }
         child_main(ChildContext {
             spec,
             rootfs: &rootfs,
@@ -261,6 +314,7 @@ pub fn spawn(
         init,
         fate: fate_read,
         exit: None,
+        made: None,
     })
 }
 
@@ -318,17 +372,29 @@ fn clone_hint(errno: Errno) -> &'static str {
 // ANCHOR: explain_failure
 /// Turns "step + errno" from the child into an error that says what to do.
 fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) -> NamespaceError {
-    let ChildFailure { step, errno } = failure;
+    let ChildFailure {
+        step,
+        errno,
+        missing,
+    } = failure;
     if let Some(hook) = HookError::from_report(&step, errno) {
         return NamespaceError::Hook(hook);
     }
     let command = spec.argv.first().cloned().unwrap_or_default();
+    // How the learner knows the root filesystem (chapter 04: its layers).
+    let shown = spec
+        .rootfs_description
+        .clone()
+        .unwrap_or_else(|| rootfs.display().to_string());
     let hint = match (step.as_str(), errno) {
         ("execvp", Errno::ENOENT) => {
-            return NamespaceError::CommandNotFound { command, rootfs: rootfs.to_path_buf() }
+            // The child looked, inside the new root: the command, or what it needs?
+            let missing = missing.unwrap_or(Missing::Command { shell: false });
+            return NamespaceError::CommandNotFound { command, rootfs: shown, missing };
         }
         ("execvp", errno) => {
-            return NamespaceError::ExecFailed { command, rootfs: rootfs.to_path_buf(), errno }
+            let in_user_ns = spec.namespaces.user;
+            return NamespaceError::ExecFailed { command, rootfs: shown, errno, in_user_ns };
         }
         // EBUSY when the new root is a plain directory on the same mount as "/",
         // EINVAL when it is a plain directory on another mount, or "/" is shared.
@@ -336,11 +402,10 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
         (_, Errno::EPERM) if spec.namespaces.user => "inside a user namespace, only what the namespace owns may be mounted or created (no mknod, no sysfs without a net namespace); see `minibox doctor`".to_string(),
         (_, Errno::EPERM) => "this needs root (CAP_SYS_ADMIN): run it with sudo; see `minibox doctor`".to_string(),
         (_, Errno::EACCES) if spec.namespaces.user => format!(
-            "container root is host uid {}, which owns nothing on the host: files in {} must be readable (and, to write, owned) by it — or drop --user",
+            "container root is host uid {}, which owns nothing on the host: files in {shown} must be readable (and, to write, owned) by it — or run without a user namespace",
             first_host_id(&spec.uid_map),
-            rootfs.display()
         ),
-        (_, Errno::ENOTDIR) => format!("check the directories inside {}", rootfs.display()),
+        (_, Errno::ENOTDIR) => format!("check the directories inside {shown}"),
         _ => "rerun with -v to see the steps before it; `minibox doctor` checks what this kernel allows".to_string(),
     };
     NamespaceError::Setup { step, errno, hint }

@@ -52,14 +52,31 @@ pub enum NamespaceError {
         hint: String,
     },
 
-    #[error("command {command:?} not found inside {rootfs}: paths are looked up inside the new root, not on the host (try /bin/sh)")]
-    CommandNotFound { command: String, rootfs: PathBuf },
+    /// The command, or the loader or interpreter it needs, is missing
+    /// (`rootfs`: how messages name the root filesystem).
+    #[error("{}", ch01_chroot::interpreter::explain(command, missing, rootfs))]
+    CommandNotFound {
+        command: String,
+        rootfs: String,
+        missing: ch01_chroot::interpreter::Missing,
+    },
 
-    #[error("starting {command:?} inside {rootfs} failed: {errno} — {}", exec_hint(*errno))]
+    #[error("starting {command:?} inside {rootfs} failed: {errno} — {}", exec_hint(*errno, *in_user_ns))]
     ExecFailed {
         command: String,
-        rootfs: PathBuf,
+        rootfs: String,
         errno: Errno,
+        /// Whether the container has a user namespace (root inside is not root outside).
+        in_user_ns: bool,
+    },
+
+    #[error("the {what} {value:?} {problem}: {expected}")]
+    InvalidName {
+        /// "container name" or "hostname".
+        what: &'static str,
+        value: String,
+        problem: String,
+        expected: &'static str,
     },
 
     #[error("{call} failed: {errno} — {}", sys_hint(*errno))]
@@ -67,9 +84,10 @@ pub enum NamespaceError {
 }
 
 /// What to do when execve refused a command it found.
-fn exec_hint(errno: Errno) -> &'static str {
+fn exec_hint(errno: Errno, in_user_ns: bool) -> &'static str {
     match errno {
-        Errno::EACCES => "make it executable (chmod +x) and its directories searchable, or drop --user if it belongs to a host user",
+        Errno::EACCES if in_user_ns => "make it executable (chmod +x) and its directories searchable — for the container's root, which in a user namespace is an unprivileged host user: files of other host users are not its own",
+        Errno::EACCES => "make it executable (chmod +x) and its directories searchable",
         Errno::ENOEXEC => "it is not a program this kernel can run: a script needs a #! line, a binary the host's architecture",
         Errno::ENOENT => "a dynamically linked program needs its loader and libraries inside the rootfs (or use a static binary, like busybox)",
         Errno::E2BIG => "the arguments and environment are too long: shorten them",
@@ -94,6 +112,11 @@ impl NamespaceError {
     pub fn exit_code(&self) -> i32 {
         use ch01_chroot::process::exit_code;
         match self {
+            // The command exists, what it needs does not: found, but cannot run.
+            NamespaceError::CommandNotFound {
+                missing: ch01_chroot::interpreter::Missing::Interpreter { .. },
+                ..
+            } => exit_code::CANNOT_RUN,
             NamespaceError::CommandNotFound { .. } => exit_code::NOT_FOUND,
             NamespaceError::ExecFailed { .. } => exit_code::CANNOT_RUN,
             _ => exit_code::TOOL_FAILED,

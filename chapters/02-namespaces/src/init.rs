@@ -53,9 +53,15 @@ pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) ->
     // host's init: ask to be their "subreaper" instead.
     let _ = nix::sys::prctl::set_child_subreaper(true);
 
+    let init = nix::unistd::getpid();
     // Safety: the container's init is single-threaded.
     let command = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            // Without a PID namespace, init's death would not end the command:
+            // it must die with init, as init dies with the supervisor.
+            if ch01_chroot::process::die_with_parent(Some(init), None).is_err() {
+                unsafe { libc::_exit(ch01_chroot::process::exit_code::TOOL_FAILED) }
+            }
             reset_signals_for_command(&forwarded);
             match start_command() {}
         }
@@ -108,11 +114,13 @@ fn reap_zombies(command: Pid) -> Option<Exit> {
 // ANCHOR_END: init
 
 /// The command must start with a clean slate: default dispositions and no
-/// blocked signals (both survive execve).
+/// blocked signals (both survive execve). SIGPIPE stays ignored until the
+/// exec itself (chapter 01's `ChildReporter::exec` restores it): until then
+/// we may still narrate, and a closed stderr must not kill us.
 fn reset_signals_for_command(blocked: &SigSet) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator() {
-        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP && sig != Signal::SIGPIPE {
             // Safety: installing SIG_DFL runs no code of ours.
             let _ = unsafe { sigaction(sig, &default) };
         }
@@ -120,8 +128,10 @@ fn reset_signals_for_command(blocked: &SigSet) {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(blocked), None);
 }
 
+/// PID 1 must never panic: the kernel ignores the abort a panic ends in, so
+/// a closed stderr must cost the message, never the process.
 fn init_failed(step: &str, errno: Errno) -> ! {
-    eprintln!("minibox-init: {step}: {errno}");
+    ch01_chroot::narrate::write_line(&format!("minibox-init: {step}: {errno}"));
     unsafe { libc::_exit(ch01_chroot::process::exit_code::TOOL_FAILED) }
 }
 

@@ -275,12 +275,17 @@ pub fn exec_into(
         return Err(match (failure.step.as_str(), failure.errno) {
             ("execvp", Errno::ENOENT) => NamespaceError::CommandNotFound {
                 command: spec.argv[0].clone(),
-                rootfs: PathBuf::from("/"),
+                rootfs: "the container".into(),
+                missing: failure
+                    .missing
+                    .clone()
+                    .unwrap_or(ch01_chroot::interpreter::Missing::Command { shell: false }),
             },
             ("execvp", errno) => NamespaceError::ExecFailed {
                 command: spec.argv[0].clone(),
-                rootfs: PathBuf::from("/"),
+                rootfs: "the container".into(),
                 errno,
+                in_user_ns: joins_user,
             },
             (_, errno) => NamespaceError::Setup {
                 step: failure.step.clone(),

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod init;
 pub mod join;
 pub mod mount;
+mod mount_points;
 pub mod net;
 pub mod pivot;
 pub mod proctitle;

@@ -2,10 +2,11 @@
 
 use anyhow::Context;
 use ch01_chroot::cli::{exit_with, NarrationFlags};
+use ch01_chroot::forward::{catch_stop_signals, forward_to};
+use ch01_chroot::Exit;
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, NamespaceError, Namespaces};
 use clap::Parser;
-use nix::sys::signal::{signal, SigHandler, Signal};
 use std::path::PathBuf;
 
 /// Run CMD isolated in the namespaces you choose, on DIR as its root, under a
@@ -126,17 +127,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             .push(("HOSTNAME".into(), spec.effective_hostname().to_string()));
     }
 
-    // Like system(3): Ctrl-C goes to the whole foreground process group, so
-    // the command gets it directly; we must outlive it to report its status.
-    // (Init resets these to SIG_DFL for the command.)
-    // Safety: SIG_IGN runs no code.
-    unsafe {
-        let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
-        let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
-    }
-
+    // Ctrl-C, `kill`, a closed terminal: passed on to the container, and we
+    // stay to report how it ended and tidy up (as chapters 03 and 04 do).
+    catch_stop_signals().context("installing signal handlers")?;
     let result = if cli.escape {
-        ch02_namespaces::run(
+        run_forwarding(
             &spec,
             &mut TryTheChrootEscape {
                 narrator: &narrator,
@@ -144,7 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             &narrator,
         )
     } else {
-        ch02_namespaces::run(&spec, &mut ch02_namespaces::NoHooks, &narrator)
+        run_forwarding(&spec, &mut ch02_namespaces::NoHooks, &narrator)
     };
     if cli.escape {
         // The escape left its directory in the rootfs; tidy up.
@@ -164,4 +159,26 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         )
     })?;
     Ok(exit.shell_code())
+}
+
+/// The library's `run`, with stop signals passed on to the container once it
+/// can take them (after `spawn` returned: init blocks them before it forks
+/// the command).
+fn run_forwarding(
+    spec: &ContainerSpec,
+    hooks: &mut dyn Hooks,
+    narrator: &Narrator,
+) -> Result<Exit, NamespaceError> {
+    let container = ch02_namespaces::spawn(spec, hooks, narrator)?;
+    if let Err(errno) = forward_to(container.pid()) {
+        let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = container.wait();
+        return Err(NamespaceError::Sys {
+            call: "sigprocmask",
+            errno,
+        });
+    }
+    let exit = container.wait()?;
+    narrator.step(&format!("command {exit}"));
+    Ok(exit)
 }

@@ -1,5 +1,6 @@
 //! What to run, and how isolated: the description the parent hands to the child.
 
+use crate::error::NamespaceError;
 use std::path::PathBuf;
 
 /// Which of the eight namespaces the container gets.
@@ -118,6 +119,10 @@ pub struct ContainerSpec {
     /// opens it for reading. [`crate::spawn`] then returns as soon as the
     /// command waits there instead of once it exec'd.
     pub start_gate: Option<PathBuf>,
+    /// How error messages name the root filesystem (default: its path).
+    /// Chapter 04 names its layers: by the time a learner reads the message,
+    /// the overlay's mount point is gone.
+    pub rootfs_description: Option<String>,
 }
 
 impl ContainerSpec {
@@ -150,11 +155,97 @@ impl ContainerSpec {
             init: true,
             pseudo_filesystems: true,
             start_gate: None,
+            rootfs_description: None,
         }
     }
 
     /// The hostname the container gets when it has a UTS namespace.
     pub fn effective_hostname(&self) -> &str {
         self.hostname.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The longest hostname the kernel keeps (`__NEW_UTS_LEN`), and our longest name.
+pub const MAX_NAME_LEN: usize = 64;
+
+// ANCHOR: validate_names
+/// A container name: 1–64 of letters, digits, `_`, `-`, `.`, starting with a
+/// letter or digit (docker's rule). It becomes a process title, the default
+/// hostname and a cgroup directory, so no `/`, no spaces, no newline or
+/// terminal escape that would garble a log or a `ps` listing.
+pub fn validate_name(name: &str) -> Result<(), NamespaceError> {
+    check_name(
+        "container name",
+        name,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'),
+        "use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)",
+    )
+}
+
+/// A hostname: 1–64 of letters, digits, `-`, `.` (RFC 1123) and `_` (which
+/// the default, the container name, may hold), starting with a letter or
+/// digit. sethostname(2) itself only checks the length.
+pub fn validate_hostname(hostname: &str) -> Result<(), NamespaceError> {
+    check_name(
+        "hostname",
+        hostname,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'),
+        "use 1 to 64 letters, digits, '-', '.' and '_', starting with a letter or digit (e.g. web-1.local)",
+    )
+}
+// ANCHOR_END: validate_names
+
+fn check_name(
+    what: &'static str,
+    value: &str,
+    allowed: impl Fn(char) -> bool,
+    expected: &'static str,
+) -> Result<(), NamespaceError> {
+    let invalid = |problem: String| NamespaceError::InvalidName {
+        what,
+        value: value.to_string(),
+        problem,
+        expected,
+    };
+    if value.is_empty() {
+        return Err(invalid("is empty".into()));
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(invalid(format!(
+            "is {} bytes long, more than the {MAX_NAME_LEN} the kernel keeps",
+            value.len()
+        )));
+    }
+    if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
+        return Err(invalid(format!("contains {bad:?}")));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(invalid("does not start with a letter or digit".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_hostnames_are_checked_with_a_clear_message() {
+        assert!(validate_name("web-1_a.b").is_ok());
+        assert!(validate_hostname("web-1.local").is_ok());
+        let long = "a".repeat(65);
+        for (value, message) in [
+            ("", "the container name \"\" is empty: use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)"),
+            (long.as_str(), "the container name \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is 65 bytes long, more than the 64 the kernel keeps: use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)"),
+            ("a\nb", "the container name \"a\\nb\" contains '\\n': use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)"),
+            ("\u{1b}[31mred", "the container name \"\\u{1b}[31mred\" contains '\\u{1b}': use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)"),
+            ("-x", "the container name \"-x\" does not start with a letter or digit: use 1 to 64 letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. web-1)"),
+        ] {
+            assert_eq!(validate_name(value).map_err(|e| e.to_string()), Err(message.to_string()));
+        }
+        assert_eq!(
+            validate_hostname("a b").map_err(|e| e.to_string()),
+            Err("the hostname \"a b\" contains ' ': use 1 to 64 letters, digits, '-', '.' and '_', starting with a letter or digit (e.g. web-1.local)".to_string())
+        );
     }
 }

@@ -70,16 +70,17 @@ fn spec(rootfs: &Path, script: &str) -> ContainerSpec {
 struct Recorder {
     pid: Option<Pid>,
     uid_map: String,
-    command_started: bool,
+    /// What /proc/PID/exe pointed at (or why it could not be read).
+    exe: Option<Result<PathBuf, String>>,
 }
 
 impl Hooks for Recorder {
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
         self.pid = Some(pid);
         self.uid_map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
-        // The child is still a clone of us, waiting at the gate: no exec yet.
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-        self.command_started = exe.ends_with("busybox");
+        self.exe = Some(
+            std::fs::read_link(format!("/proc/{pid}/exe")).map_err(|e| format!("readlink: {e}")),
+        );
         Ok(())
     }
 }
@@ -96,7 +97,13 @@ fn child_created_runs_before_the_command_with_maps_written() {
         hooks.uid_map.split_whitespace().collect::<Vec<_>>(),
         ["0", "100000", "65536"]
     );
-    assert!(!hooks.command_started);
+    // The child is still a clone of us, waiting at the gate: no exec yet.
+    // (A failed readlink must fail the test, not pass it.)
+    let me = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    match &hooks.exe {
+        Some(Ok(exe)) => assert_eq!(exe, &me, "the child is still this test binary"),
+        other => panic!("/proc/PID/exe of the waiting child: {other:?}"),
+    }
     assert_eq!(container.wait().ok(), Some(Exit::Code(4)));
 }
 

@@ -7,6 +7,7 @@ use crate::files;
 use crate::layout::{CgroupLayout, LayoutKind};
 use crate::limits::Limits;
 use crate::placement::{Placement, Spot, DEFAULT_V1_PARENT, DEFAULT_V2_PARENT};
+use crate::stale::{lock_dir, remove_if_unused, DirLock};
 use crate::{v1, v2};
 use ch01_chroot::Narrator;
 use nix::unistd::Pid;
@@ -59,6 +60,9 @@ pub struct Cgroup {
     pub(crate) prune: Vec<PathBuf>,
     pub(crate) narrator: Narrator,
     pub(crate) removed: bool,
+    /// An flock on each container directory, held while we live: it tells a
+    /// later run or `minibox doctor --clean` that the cgroup is not a leftover.
+    pub(crate) locks: Vec<DirLock>,
 }
 
 impl Cgroup {
@@ -79,6 +83,7 @@ impl Cgroup {
             prune: Vec::new(),
             narrator: narrator.clone(),
             removed: false,
+            locks: Vec::new(),
         };
         // From here on, an error drops `cgroup`, which removes what was made.
         match layout.kind {
@@ -191,20 +196,45 @@ impl Cgroup {
         }
     }
 
+    // ANCHOR: make_dir
     fn make_dir(&mut self, dir: &Path) -> Result<(), CgroupError> {
-        // mkdir in cgroupfs creates a cgroup: the kernel fills it with the
-        // control files of every controller enabled for it.
-        std::fs::create_dir(dir).map_err(|source| CgroupError::Create {
+        let create = |source| CgroupError::Create {
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        // The parent's lock, for a moment: nobody judges our new cgroup a
+        // leftover between our mkdir and our taking its lock.
+        let parent = dir.parent().unwrap_or(dir);
+        let _parent_lock = lock_dir(parent, true).map_err(create)?;
+        // mkdir in cgroupfs creates a cgroup: the kernel fills it with the
+        // control files of every controller enabled for it.
+        match std::fs::create_dir(dir) {
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Left by a supervisor that was killed (kill -9)? Then it is
+                // unlocked and empty, and ours to replace.
+                remove_if_unused(dir, None).map_err(|why| CgroupError::InUse {
+                    path: dir.to_path_buf(),
+                    why,
+                })?;
+                self.narrator.step(&format!(
+                    "removed {}: left behind by a run that was killed (no owner, no process inside)",
+                    dir.display()
+                ));
+                std::fs::create_dir(dir).map_err(create)?;
+            }
+            other => other.map_err(create)?,
+        }
+        self.created.push(dir.to_path_buf());
+        // Ours while we live: the kernel drops the lock when we die, however we die.
+        let lock = lock_dir(dir, false).map_err(create)?;
+        self.locks.extend(lock);
         self.narrator.syscall(
             &format!("mkdir {}", dir.display()),
             "a new cgroup; the kernel fills it with control files",
         );
-        self.created.push(dir.to_path_buf());
         Ok(())
     }
+    // ANCHOR_END: make_dir
 
     fn note_prune(&mut self, spot: &Spot) {
         if spot.default_parent {

@@ -22,6 +22,12 @@ pub enum CgroupError {
         source: std::io::Error,
     },
 
+    #[error("cgroup {path} already exists and is in use ({why}): a container of this name is running — choose another --name, or stop that one first")]
+    InUse {
+        path: PathBuf,
+        why: crate::stale::InUse,
+    },
+
     #[error("writing {value:?} to {path}: {source}{hint}")]
     Write {
         path: PathBuf,

@@ -115,6 +115,8 @@ impl CgroupHandle {
             prune: self.prune.clone(),
             narrator: narrator.clone(),
             removed,
+            // The process that made it is gone; its processes own it now.
+            locks: Vec::new(),
         }
     }
 }

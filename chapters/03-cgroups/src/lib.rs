@@ -19,6 +19,7 @@ pub mod limits;
 pub mod oom;
 pub mod placement;
 pub mod remove;
+pub mod stale;
 pub mod stats;
 mod v1;
 mod v2;

@@ -20,6 +20,10 @@ pub struct Limits {
     pub pids: Option<u64>,
 }
 
+/// The fewest processes a container can run with: chapter 02's init, which
+/// forks the command, and the command.
+pub const MIN_PIDS: u64 = 2;
+
 /// The CFS bandwidth period both versions use by default: 100 ms.
 pub const CPU_PERIOD_US: u64 = 100_000;
 
@@ -65,11 +69,11 @@ impl Limits {
                 });
             }
         }
-        if self.pids == Some(0) {
+        if let Some(pids) = self.pids.filter(|&pids| pids < MIN_PIDS) {
             return Err(CgroupError::Invalid {
                 what: "--pids",
-                value: "0".into(),
-                expected: "at least 1 (the command itself is a process)",
+                value: pids.to_string(),
+                expected: "at least 2: the container's init and the command are a process each (and a shell that runs commands needs one more per command)",
             });
         }
         if let Some(bytes) = self.memory_bytes {
@@ -206,6 +210,10 @@ mod tests {
             },
             Limits {
                 pids: Some(0),
+                ..Limits::default()
+            },
+            Limits {
+                pids: Some(1),
                 ..Limits::default()
             },
             Limits {

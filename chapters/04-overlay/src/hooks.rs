@@ -86,7 +86,16 @@ impl Hooks for OverlayRootfs<'_> {
             "options ({} bytes): {shown}",
             self.plan.options.len()
         ));
-        let step = format!("mounting the overlay on {}", self.target.display());
+        // Named by its layers (bottom first, as given): merged/ and upper/
+        // are deleted by the time the learner reads the error.
+        let layers: Vec<String> = self
+            .plan
+            .lowers
+            .iter()
+            .rev()
+            .map(|l| l.display().to_string())
+            .collect();
+        let step = format!("mounting the overlay of the layers {}", layers.join(" + "));
         mount_overlay(&self.plan, &self.target).map_err(|err| match &err {
             OverlayError::Mount { errno, hint, .. } => HookError::new(&step, Some(*errno), *hint),
             other => HookError::new(&step, None, other.to_string()),

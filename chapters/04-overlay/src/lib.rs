@@ -8,7 +8,6 @@
 
 pub mod diff;
 pub mod error;
-pub mod forward;
 pub mod hooks;
 pub mod limits;
 pub mod lower;

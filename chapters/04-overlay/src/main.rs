@@ -5,12 +5,13 @@
 
 use anyhow::{bail, Context};
 use ch01_chroot::cli::{exit_with, NarrationFlags};
+use ch01_chroot::forward::{catch_stop_signals, forward_to};
+use ch01_chroot::narrate::write_line;
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
 use ch03_cgroups::cli::LimitFlags;
 use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Limits, Placement};
-use ch04_overlay::forward::{catch_stop_signals, forward_to};
 use ch04_overlay::limits::finish_cgroup;
 use ch04_overlay::usage::{disk_usage, human};
 use ch04_overlay::{
@@ -67,6 +68,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if !nix::unistd::geteuid().is_root() {
         bail!("mounting overlayfs and creating namespaces needs root: run it with sudo");
     }
+    sweep_state_dirs(&cli.state_dir, &narrator);
+    // Names become hostnames and cgroup directories: checked before anything exists.
+    ch02_namespaces::spec::validate_name(&cli.name)?;
     let cgroups = cgroup_plan(&cli, &narrator)?;
     // From here on Ctrl-C and kill go to the containers, and we stay to clean up.
     catch_stop_signals().context("installing signal handlers")?;
@@ -75,6 +79,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         None => run_one(&cli, cgroups.as_ref(), &narrator),
     }
 }
+
+/// Removes the state directories of runs that were killed (`kill -9`): their
+/// owner is gone, and so is their container (it died with its supervisor).
+fn sweep_state_dirs(parent: &std::path::Path, narrator: &Narrator) {
+    for dir in ch04_overlay::state::find_stale(parent, STATE_PREFIX) {
+        match ch04_overlay::state::remove_stale(&dir) {
+            Ok(()) => narrator.step(&format!(
+                "removed {}: left behind by a run that was killed (its owner is gone)",
+                dir.display()
+            )),
+            Err(err) => narrator.warn(&format!("not removing {}: {err}", dir.display())),
+        }
+    }
+}
+
+/// The name every state directory starts with.
+const STATE_PREFIX: &str = "ch04-overlay-";
 
 /// What chapter 03 needs to give each container its cgroup.
 struct CgroupPlan {
@@ -96,6 +117,8 @@ fn cgroup_plan(cli: &Cli, narrator: &Narrator) -> anyhow::Result<Option<CgroupPl
         "cgroup layout: {} — one cgroup per container, made by chapter 03",
         layout.kind
     ));
+    // What runs killed with `kill -9` left behind (their containers died with them).
+    ch03_cgroups::stale::sweep(&layout, narrator);
     Ok(Some(CgroupPlan { layout, limits }))
 }
 
@@ -130,8 +153,19 @@ fn xattrs(cli: &Cli) -> XattrNamespace {
     }
 }
 
+/// How messages name the container's root: by its layers, since the
+/// overlay's mount point is gone by the time an error is read.
+fn layers_description(cli: &Cli) -> String {
+    let layers: Vec<String> = cli.layers.iter().map(|l| l.display().to_string()).collect();
+    match layers.as_slice() {
+        [one] => format!("the layer {one}"),
+        many => format!("the layers {}", many.join(" + ")),
+    }
+}
+
 fn spec_for(cli: &Cli, name: &str, state: &StateDir, own_cgroup: bool) -> ContainerSpec {
     let mut spec = ContainerSpec::new(name, state.merged(), cli.command.clone());
+    spec.rootfs_description = Some(layers_description(cli));
     spec.namespaces = Namespaces {
         mount: true,
         pid: true,
@@ -172,7 +206,7 @@ fn prepare(
     cgroups: Option<&CgroupPlan>,
     narrator: &Narrator,
 ) -> anyhow::Result<Prepared> {
-    let state = StateDir::create(&cli.state_dir, "ch04-overlay-")
+    let state = StateDir::create(&cli.state_dir, STATE_PREFIX)
         .with_context(|| format!("creating {name}'s state directory"))?;
     let spec = spec_for(cli, name, &state, cgroups.is_some());
     if cli.userns {
@@ -311,7 +345,7 @@ fn print_changes(changes: &[ch04_overlay::Change], narrator: &Narrator) {
             ChangeKind::Changed => letter.yellow(),
             ChangeKind::Deleted => letter.red(),
         };
-        eprintln!("{letter} {}", change.path.display());
+        narrator.plain(&format!("{letter} {}", change.path.display()));
     }
 }
 
@@ -345,11 +379,11 @@ fn finish(cli: &Cli, mut state: StateDir, narrator: &Narrator) -> anyhow::Result
     if cli.keep {
         state.keep();
         // Printed even with --quiet: otherwise the kept layer is lost on the disk.
-        eprintln!(
+        write_line(&format!(
             "ch04-overlay: kept {} (writable layer: {})",
             state.path().display(),
             state.upper().display()
-        );
+        ));
         return Ok(());
     }
     let path = state.path().to_path_buf();
@@ -490,23 +524,24 @@ fn print_disk_usage(cli: &Cli, finished: &[(String, StateDir)]) -> anyhow::Resul
         ));
     }
     let copies = shared * finished.len() as u64 + uppers;
-    eprintln!("disk usage (du):");
-    eprintln!(
+    // The report of --many, even with --quiet; stderr closed: it is lost, nothing else.
+    write_line("disk usage (du):");
+    write_line(&format!(
         "  {:<10} lower {:>8}  read-only, shared by all",
         "layers",
         human(shared)
-    );
+    ));
     for line in lines {
-        eprintln!("{line}");
+        write_line(&line);
     }
-    eprintln!(
+    write_line(&format!(
         "  {} containers: {} on disk ({} shared + {} in upper dirs); a full copy each would be {}",
         finished.len(),
         human(shared + uppers),
         human(shared),
         human(uppers),
         human(copies)
-    );
+    ));
     Ok(())
 }
 // ANCHOR_END: disk_usage_report

@@ -5,14 +5,21 @@
 //! ├── upper/    the container's writable layer: every change it makes lands here
 //! ├── work/     overlayfs's scratch space (copy-up staging); must share upper's filesystem
 //! ├── merged/   where the overlay is mounted, inside the container's mount namespace only
-//! └── l/        short names for the lower layers: l/0 -> /the/top/layer, … (see `options`)
+//! ├── l/        short names for the lower layers: l/0 -> /the/top/layer, … (see `options`)
+//! └── owner     "PID STARTTIME" of the supervisor that made it (not with --keep)
 //! ```
+//!
+//! A supervisor killed with `kill -9` cannot remove its state directory. The
+//! `owner` file lets a later run (or `minibox doctor --clean`) tell such a
+//! leftover from the directory of a container that still runs: the owner is
+//! dead, or its PID now belongs to a process that started at another time.
 //!
 //! The read-only layers are *not* here: they are shared by every container
 //! started from them. Only this directory is per-container.
 
 use crate::error::OverlayError;
 use crate::mountinfo::is_mount_point;
+use ch01_chroot::process::start_time;
 use nix::unistd::{chown, Gid, Uid};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,10 +42,19 @@ impl StateDir {
             .map_err(OverlayError::io("creating a state directory in", parent))?
             .keep();
         let state = StateDir { path, keep: false };
+        // First the owner: from now on a cleaner can tell this directory is in use.
+        let me = nix::unistd::getpid();
+        let owner = format!("{me} {}\n", start_time(me).unwrap_or(0));
+        fs::write(state.owner_file(), owner)
+            .map_err(OverlayError::io("writing", state.owner_file()))?;
         for dir in [state.upper(), state.work(), state.merged(), state.links()] {
             fs::create_dir(&dir).map_err(OverlayError::io("creating", &dir))?;
         }
         Ok(state)
+    }
+
+    fn owner_file(&self) -> PathBuf {
+        self.path.join(OWNER)
     }
 
     pub fn path(&self) -> &Path {
@@ -88,9 +104,11 @@ impl StateDir {
         Ok(())
     }
 
-    /// Keeps the directory on drop (`--keep`): the upper layer stays for inspection.
+    /// Keeps the directory on drop (`--keep`): the upper layer stays for
+    /// inspection, and is no leftover to sweep (its owner file goes).
     pub fn keep(&mut self) {
         self.keep = true;
+        let _ = fs::remove_file(self.owner_file());
     }
 
     /// Deletes the state directory now and says why if it cannot.
@@ -123,4 +141,50 @@ fn remove_state_dir(path: &Path) -> Result<(), OverlayError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(OverlayError::io("removing", path)(e)),
     }
+}
+
+/// The file in a state directory that names its owner.
+const OWNER: &str = "owner";
+
+// ANCHOR: stale
+/// True if `dir` is a state directory whose owner is gone: its `owner` file
+/// names a PID that no longer runs, or runs a process that started at
+/// another time (the PID was reused). A directory without the file (kept
+/// with --keep, or not ours) is never stale.
+pub fn is_stale(dir: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(dir.join(OWNER)) else {
+        return false;
+    };
+    let mut words = text.split_whitespace().map(|w| w.parse::<u64>().ok());
+    let (Some(Some(pid)), Some(Some(started))) = (words.next(), words.next()) else {
+        return false;
+    };
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    start_time(nix::unistd::Pid::from_raw(pid)) != Some(started)
+}
+// ANCHOR_END: stale
+
+/// The stale state directories `parent/prefix*` (see [`is_stale`]).
+pub fn find_stale(parent: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut stale: Vec<PathBuf> = fs::read_dir(parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|dir| is_stale(dir))
+        .collect();
+    stale.sort();
+    stale
+}
+
+/// Removes a stale state directory (refused while its merged/ is mounted here).
+pub fn remove_stale(dir: &Path) -> Result<(), OverlayError> {
+    if !is_stale(dir) {
+        return Ok(());
+    }
+    remove_state_dir(dir)
 }

@@ -7,6 +7,7 @@
 mod cgroups;
 mod environment;
 mod kernel;
+mod leftovers;
 mod mounts;
 mod privileges;
 mod tools;
@@ -14,6 +15,12 @@ mod userns;
 
 use colored::Colorize;
 use serde::Serialize;
+use std::io::Write;
+
+/// One line on stdout; never panics (`minibox doctor | head -3` closes the pipe).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,8 +74,9 @@ impl Check {
     }
 }
 
-/// Runs every check, in the order a learner meets the chapters.
-pub fn run_checks() -> Vec<Check> {
+/// Runs every check, in the order a learner meets the chapters; `clean`
+/// also removes what killed runs left behind.
+pub fn run_checks(clean: bool) -> Vec<Check> {
     let mut checks = vec![privileges::check_root(), privileges::check_capabilities()];
     checks.push(kernel::check_kernel());
     checks.push(kernel::check_architecture());
@@ -78,15 +86,16 @@ pub fn run_checks() -> Vec<Check> {
     checks.push(userns::check_user_namespaces());
     checks.extend(cgroups::check_cgroups());
     checks.push(mounts::check_overlayfs());
+    checks.push(leftovers::check_leftovers(clean));
     checks
 }
 
 /// Prints the report for a person.
 pub fn print_report(checks: &[Check]) {
-    println!(
+    say(&format!(
         "{}",
         "minibox doctor — is this machine ready for containers?".bold()
-    );
+    ));
     for check in checks {
         let mark = match check.status {
             Status::Ok => "  ok ".green().bold(),
@@ -94,28 +103,28 @@ pub fn print_report(checks: &[Check]) {
             Status::Fail => "FAIL ".red().bold(),
             Status::Info => "info ".blue().bold(),
         };
-        println!("{mark} {:<13} {}", check.name.bold(), check.found);
+        say(&format!("{mark} {:<13} {}", check.name.bold(), check.found));
         for line in &check.details {
-            println!("      {:<13} {}", "", line.dimmed());
+            say(&format!("      {:<13} {}", "", line.dimmed()));
         }
         if let Some(fix) = &check.fix {
-            println!("      {:<13} {} {}", "", "→".yellow(), fix);
+            say(&format!("      {:<13} {} {}", "", "→".yellow(), fix));
         }
     }
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
     if failed == 0 {
-        println!(
+        say(&format!(
             "\n{} ({warned} warning(s))",
             "Ready: every chapter can run here.".green().bold()
-        );
+        ));
     } else {
-        println!(
+        say(&format!(
             "\n{}",
             format!("{failed} check(s) failed: fix them (see → above), then run `minibox doctor` again.")
                 .red()
                 .bold()
-        );
+        ));
     }
 }
 

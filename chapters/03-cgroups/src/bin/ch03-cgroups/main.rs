@@ -56,12 +56,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let layout =
         CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
     describe_layout(&layout, &narrator);
+    // What runs killed with `kill -9` left behind (their containers died with them).
+    ch03_cgroups::stale::sweep(&layout, &narrator);
 
     let limits = cli.limits.limits();
     let name = cli
         .name
         .clone()
         .unwrap_or_else(|| format!("ch03-{}", std::process::id()));
+    // The name becomes the cgroup's directory and the hostname: checked first.
+    ch02_namespaces::spec::validate_name(&name)?;
     let placement = Placement::new(&name, cli.limits.cgroup_parent.as_deref())?;
     let cgroup = Cgroup::create(&layout, &placement, &limits, &narrator)
         .context("creating the container's cgroup")?;

@@ -1,9 +1,11 @@
 //! Passing Ctrl-C and `kill` on to the containers, so the supervisor lives to clean up.
 //!
-//! If the supervisor died on SIGINT/SIGTERM, nobody would print the diff or
-//! delete the upper directory. Like `docker run` (its "sig-proxy"), we catch
-//! those signals and send them to the containers' init processes instead; the
-//! containers decide whether to exit, and we clean up after them.
+//! If the supervisor died on SIGINT/SIGTERM, the command would run on
+//! unsupervised, and nobody would report its exit code, remove its cgroup
+//! (chapter 03) or delete its writable layer (chapter 04). Like `docker run`
+//! (its "sig-proxy"), we catch those signals and send them to the container
+//! instead — the chroot'ed command here, the container's init from chapter 02
+//! on; the container decides whether to exit, and we clean up after it.
 
 use nix::sys::signal::{
     sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
@@ -60,11 +62,12 @@ pub fn catch_stop_signals() -> Result<(), nix::errno::Errno> {
 /// Sends the caught signals to `pid` from now on, and the last one that
 /// arrived before (while it was starting, or before it existed) right away.
 ///
-/// Call it only once the container's init handles signals — after chapter
-/// 02's `spawn` returned, which is after init blocked them and forked the
-/// command. Earlier, the init is still setting up with the handlers it
-/// inherited from us across clone(2): a signal sent to it then runs *its
-/// copy* of [`forward`], in its own memory, and is lost.
+/// Call it only once the container handles signals itself — after the
+/// chroot'ed child exec'd its command (exec resets caught signals), or after
+/// chapter 02's `spawn` returned, which is after init blocked them and forked
+/// the command. Earlier, the child is still setting up with the handlers it
+/// inherited from us across fork(2)/clone(2): a signal sent to it then runs
+/// *its copy* of [`forward`], in its own memory, and is lost.
 pub fn forward_to(pid: Pid) -> Result<(), nix::errno::Errno> {
     let mut stop_signals = SigSet::empty();
     for signal in FORWARDED {
