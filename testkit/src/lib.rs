@@ -9,6 +9,7 @@
 
 pub mod bounded;
 pub mod broken_pipe;
+pub mod propagation;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -8,7 +8,10 @@
 use crate::dev::{populate_dev, DeviceNodes};
 use crate::hooks::{take_rootfs_bind_mounted, HookError, Hooks};
 use crate::init::run_as_init;
-use crate::mount::{mount_proc, mount_sys, remount_readonly, ProcMount, SysMount};
+use crate::inroot::{resolver_name, Dir};
+use crate::mount::{
+    mount_proc, mount_sys, remount_readonly, CreatedMountPoints, ProcMount, SysMount,
+};
 use crate::net::bring_up_loopback;
 use crate::pivot::{make_root_private, pivot_into};
 use crate::proctitle::set_process_title;
@@ -114,9 +117,11 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             new_root.display()
         ));
     }
+    // Opened once, after it became a mount point; everything below goes through this fd.
+    let root = Dir::open_host(&new_root)
+        .unwrap_or_else(|e| fail(&format!("opening the new root {}", new_root.display()), e));
     if spec.pseudo_filesystems {
-        mount_pseudo_filesystems(spec, &new_root, narrator)
-            .unwrap_or_else(|(step, e)| fail(&step, e));
+        mount_pseudo_filesystems(spec, &root, narrator).unwrap_or_else(|(step, e)| fail(&step, e));
     }
     if ns.net {
         bring_up_loopback().unwrap_or_else(|e| fail("bringing up lo (SIOCSIFFLAGS)", e));
@@ -125,18 +130,19 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "the new net namespace has only lo, and it was down",
         );
     }
-    pivot_into(&new_root).unwrap_or_else(|(step, e)| fail(step.name(), e));
+    // Before pivot_root, while /proc/self/fd is still the host's /proc.
+    if spec.readonly_rootfs {
+        remount_readonly(root.fd()).unwrap_or_else(|e| fail("remounting the root read-only", e));
+        narrator.syscall(
+            "mount(/proc/self/fd/N, MS_REMOUNT|MS_BIND|MS_RDONLY)",
+            "the root filesystem is read-only",
+        );
+    }
+    pivot_into(&root).unwrap_or_else(|(step, e)| fail(step.name(), e));
     narrator.syscall(
         "pivot_root(\".\", \".\") + umount2(\".\", MNT_DETACH)",
         "the rootfs is \"/\"; the host's root is gone from this namespace",
     );
-    if spec.readonly_rootfs {
-        remount_readonly(Path::new("/")).unwrap_or_else(|e| fail("remounting / read-only", e));
-        narrator.syscall(
-            "mount(\"/\", MS_REMOUNT|MS_BIND|MS_RDONLY)",
-            "the root filesystem is read-only",
-        );
-    }
     // 4. Identity and clocks.
     if ns.uts {
         sethostname(spec.effective_hostname()).unwrap_or_else(|e| fail("sethostname", e));
@@ -186,11 +192,12 @@ fn fail_hook(reporter: &ChildReporter, error: &HookError) -> ! {
 /// /proc, /sys and /dev, mounted into the new root before we pivot into it.
 fn mount_pseudo_filesystems(
     spec: &ContainerSpec,
-    new_root: &Path,
+    root: &Dir,
     narrator: &Narrator,
-) -> Result<(), (String, Errno)> {
+) -> Result<CreatedMountPoints, (String, Errno)> {
     let ns = spec.namespaces;
-    let proc_how = mount_proc(new_root, ns.user, ns.pid)?;
+    let mut created = CreatedMountPoints::default();
+    let proc_how = mount_proc(root, ns.user, ns.pid, &mut created)?;
     narrator.syscall(
         "mount(\"proc\", \"/proc\")",
         match (proc_how, ns.pid) {
@@ -201,7 +208,7 @@ fn mount_pseudo_filesystems(
             (ProcMount::Fresh, false) => "no PID namespace: this procfs still lists every host process",
         },
     );
-    match mount_sys(new_root, ns.user, ns.net)? {
+    match mount_sys(root, ns.user, ns.net, &mut created)? {
         SysMount::Fresh => narrator.syscall("mount(\"sysfs\", \"/sys\", MS_RDONLY)", "read-only: the container may look, not tune the kernel"),
         SysMount::HostBound => narrator.syscall(
             "mount(\"/sys\", \"/sys\", MS_BIND|MS_REC) + MS_RDONLY",
@@ -210,7 +217,7 @@ fn mount_pseudo_filesystems(
     }
     // devpts' gid=5 ("tty") must exist inside, which a small uid map may not cover.
     let devpts_gid = (!ns.user || maps_id(&spec.gid_map, 5)).then_some(5);
-    let dev = populate_dev(new_root, ns.user, ns.ipc, devpts_gid)?;
+    let dev = populate_dev(root, ns.user, ns.ipc, devpts_gid, &mut created)?;
     narrator.syscall(
         "mount(\"tmpfs\", \"/dev\") + devpts + shm",
         match dev.nodes {
@@ -225,7 +232,17 @@ fn mount_pseudo_filesystems(
             "no /dev/mqueue: without an IPC namespace it would show the host's message queues",
         );
     }
-    Ok(())
+    narrator.detail(&format!(
+        "each mount point was opened by fd inside the rootfs with {}, and mounted through /proc/self/fd/N: a symlink in the rootfs cannot send a mount outside it",
+        resolver_name()
+    ));
+    if !created.0.is_empty() {
+        narrator.detail(&format!(
+            "the rootfs had no /{}: mkdirat made an empty directory to mount on",
+            created.0.join(", /")
+        ));
+    }
+    Ok(created)
 }
 
 /// The command's process, forked by init: last preparations, then execve.

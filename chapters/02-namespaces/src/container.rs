@@ -406,6 +406,7 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
             first_host_id(&spec.uid_map),
         ),
         (_, Errno::ENOTDIR) => format!("check the directories inside {shown}"),
+        (_, Errno::ELOOP | Errno::EXDEV) => format!("/proc, /sys and /dev must be real directories of {shown}, and nothing may rename them while the container starts; nothing was mounted or written outside it"),
         _ => "rerun with -v to see the steps before it; `minibox doctor` checks what this kernel allows".to_string(),
     };
     NamespaceError::Setup { step, errno, hint }

@@ -5,11 +5,14 @@
 //! devices, a private devpts for terminals, /dev/shm, /dev/mqueue, and the
 //! /dev/fd links programs rely on.
 
-use crate::mount::{ensure_directory, MountFailure};
+use crate::inroot::Dir;
+use crate::mount::{mount_on, mount_point, reopen_mounted, CreatedMountPoints, MountFailure};
 use nix::errno::Errno;
-use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
-use std::path::Path;
+use nix::fcntl::{openat, OFlag};
+use nix::mount::MsFlags;
+use nix::sys::stat::{fchmodat, makedev, mknodat, FchmodatFlags, Mode, SFlag};
+use nix::sys::statfs::{fstatfs, TMPFS_MAGIC};
+use nix::unistd::symlinkat;
 
 /// The standard character devices: name, major, minor (see devices.txt in the kernel).
 pub const DEVICES: [(&str, u64, u64); 6] = [
@@ -21,13 +24,18 @@ pub const DEVICES: [(&str, u64, u64); 6] = [
     ("tty", 5, 0),
 ];
 
+/// The symlinks every Linux /dev has: name, target.
+const LINKS: [(&str, &str); 5] = [
+    ("ptmx", "pts/ptmx"),
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
 fn failed(what: impl Into<String>) -> impl FnOnce(Errno) -> MountFailure {
     let what = what.into();
     move |errno| (what, errno)
-}
-
-fn io_failed(what: String) -> impl FnOnce(std::io::Error) -> MountFailure {
-    move |e| (what, Errno::from_raw(e.raw_os_error().unwrap_or(0)))
 }
 
 /// How the device nodes were made.
@@ -48,24 +56,20 @@ pub struct DevReport {
 }
 
 // ANCHOR: dev
-/// Builds /dev in `new_root`.
+/// Builds /dev in the new root.
 pub fn populate_dev(
-    new_root: &Path,
+    root: &Dir,
     in_user_ns: bool,
     own_ipc: bool,
     devpts_gid: Option<u32>,
+    created: &mut CreatedMountPoints,
 ) -> Result<DevReport, MountFailure> {
-    let dev = new_root.join("dev");
-    ensure_directory(&dev)?;
-    mount(
-        Some("tmpfs"),
-        &dev,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k"),
-    )
-    .map_err(failed("mount tmpfs on /dev"))?;
-
+    let dev = mount_dev_tmpfs(root, created)?;
+    // From here on every name is resolved in `dev`, a tmpfs we mounted a
+    // moment ago in our own mount namespace: no other process — not the
+    // host's users, not another container sharing the rootfs — can see it,
+    // so nothing can swap a name in it. That is why plain mknodat and
+    // symlinkat relative to its fd are safe.
     let nodes = if in_user_ns {
         for (name, _, _) in DEVICES {
             bind_host_device(&dev, name)?;
@@ -74,81 +78,111 @@ pub fn populate_dev(
     } else {
         for (name, major, minor) in DEVICES {
             // mknod(2): a character device is just a (major, minor) pair on disk.
-            mknod(
-                &dev.join(name),
-                SFlag::S_IFCHR,
-                Mode::from_bits_truncate(0o666),
-                makedev(major, minor),
-            )
-            .map_err(failed(format!("mknod /dev/{name}")))?;
+            let mode = Mode::from_bits_truncate(0o666);
+            mknodat(dev.fd(), name, SFlag::S_IFCHR, mode, makedev(major, minor))
+                .map_err(failed(format!("mknod /dev/{name}")))?;
+            // mknod applied our umask; everyone may use these six.
+            fchmodat(dev.fd(), name, mode, FchmodatFlags::FollowSymlink)
+                .map_err(failed(format!("chmod /dev/{name}")))?;
         }
         DeviceNodes::Created
     };
+    let mqueue = mount_dev_filesystems(&dev, own_ipc, devpts_gid)?;
+    for (link, points_to) in LINKS {
+        symlinkat(points_to, dev.fd(), link).map_err(failed(format!("symlink /dev/{link}")))?;
+    }
+    Ok(DevReport { nodes, mqueue })
+}
+// ANCHOR_END: dev
 
+// ANCHOR: dev_tmpfs
+/// Mounts a tmpfs on the rootfs's /dev and returns the tmpfs itself.
+fn mount_dev_tmpfs(root: &Dir, created: &mut CreatedMountPoints) -> Result<Dir, MountFailure> {
+    let beneath = mount_point(root, "dev", "/dev", Some(created))?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
+    mount_on(
+        Some("tmpfs"),
+        &beneath,
+        Some("tmpfs"),
+        flags,
+        Some("mode=755,size=65536k"),
+    )
+    .map_err(failed("mount tmpfs on /dev"))?;
+    // `beneath` is the rootfs's directory, now under the tmpfs. Reach the
+    // tmpfs by name, and make sure it is ours: a tmpfs, on top of the
+    // directory we mounted on, and still empty.
+    reopen_mounted(root, "dev", "/dev", |dev| {
+        dev.dev() != beneath.dev()
+            && fstatfs(dev.fd()).is_ok_and(|fs| fs.filesystem_type() == TMPFS_MAGIC)
+            && is_empty(dev)
+    })
+}
+// ANCHOR_END: dev_tmpfs
+
+/// True if the directory has no entries besides "." and "..".
+fn is_empty(dir: &Dir) -> bool {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(fd) = openat(dir.fd(), ".", flags, Mode::empty()) else {
+        return false;
+    };
+    let Ok(mut entries) = nix::dir::Dir::from_fd(fd) else {
+        return false;
+    };
+    let empty = entries
+        .iter()
+        .all(|entry| entry.is_ok_and(|e| matches!(e.file_name().to_bytes(), b"." | b"..")));
+    empty
+}
+
+/// devpts, /dev/shm and (with our own IPC namespace) /dev/mqueue; returns
+/// whether mqueue was mounted.
+fn mount_dev_filesystems(
+    dev: &Dir,
+    own_ipc: bool,
+    devpts_gid: Option<u32>,
+) -> Result<bool, MountFailure> {
     // A private devpts instance: the container sees its own terminals, not the host's.
-    let pts = dev.join("pts");
-    ensure_directory(&pts)?;
+    let pts = mount_point(dev, "pts", "/dev/pts", None)?;
     let mut options = String::from("newinstance,ptmxmode=0666,mode=0620");
     if let Some(gid) = devpts_gid {
         options.push_str(&format!(",gid={gid}"));
     }
-    mount(
-        Some("devpts"),
-        &pts,
-        Some("devpts"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some(options.as_str()),
-    )
-    .map_err(failed("mount devpts on /dev/pts"))?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+    mount_on(Some("devpts"), &pts, Some("devpts"), flags, Some(&options))
+        .map_err(failed("mount devpts on /dev/pts"))?;
 
-    let shm = dev.join("shm");
-    ensure_directory(&shm)?;
-    mount(
+    let shm = mount_point(dev, "shm", "/dev/shm", None)?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount_on(
         Some("shm"),
         &shm,
         Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        flags,
         Some("mode=1777,size=65536k"),
     )
     .map_err(failed("mount tmpfs on /dev/shm"))?;
 
     // mqueue shows the message queues of the mounter's IPC namespace: without
     // our own, it would show (and let us delete) the host's.
-    let mqueue = own_ipc;
     if own_ipc {
-        let target = dev.join("mqueue");
-        ensure_directory(&target)?;
-        mount(
-            Some("mqueue"),
-            &target,
-            Some("mqueue"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            None::<&str>,
-        )
-        .map_err(failed("mount mqueue on /dev/mqueue"))?;
+        let target = mount_point(dev, "mqueue", "/dev/mqueue", None)?;
+        mount_on(Some("mqueue"), &target, Some("mqueue"), flags, None)
+            .map_err(failed("mount mqueue on /dev/mqueue"))?;
     }
-
-    for (link, points_to) in [
-        ("ptmx", "pts/ptmx"),
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        std::os::unix::fs::symlink(points_to, dev.join(link))
-            .map_err(io_failed(format!("symlink /dev/{link}")))?;
-    }
-    Ok(DevReport { nodes, mqueue })
+    Ok(own_ipc)
 }
-// ANCHOR_END: dev
 
-/// A bind mount needs a file to land on: create an empty one, bind the host's node over it.
-fn bind_host_device(dev: &Path, name: &str) -> Result<(), MountFailure> {
-    let target = dev.join(name);
-    std::fs::File::create(&target).map_err(io_failed(format!("create /dev/{name}")))?;
-    let source = Path::new("/dev").join(name);
-    mount(
-        Some(&source),
+/// A bind mount needs a file to land on: create an empty one, bind the
+/// host's node onto that very file (through its fd).
+fn bind_host_device(dev: &Dir, name: &str) -> Result<(), MountFailure> {
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let target = openat(dev.fd(), name, flags, Mode::empty())
+        .map_err(failed(format!("create /dev/{name}")))?;
+    let source = format!("/dev/{name}");
+    let target = crate::inroot::proc_fd_path(std::os::fd::AsFd::as_fd(&target));
+    nix::mount::mount(
+        Some(source.as_str()),
         &target,
         None::<&str>,
         MsFlags::MS_BIND,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod gate;
 pub mod hooks;
 pub mod init;
+pub mod inroot;
 pub mod join;
 pub mod mount;
 mod mount_points;

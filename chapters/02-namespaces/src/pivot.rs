@@ -5,9 +5,10 @@
 //! the root *mount* of the whole mount namespace, and once the old root is
 //! unmounted there is nothing left to climb back to.
 
+use crate::inroot::Dir;
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::unistd::{chdir, pivot_root};
+use nix::unistd::{chdir, fchdir, pivot_root};
 use std::path::Path;
 
 // ANCHOR: rprivate
@@ -28,11 +29,13 @@ pub fn make_root_private() -> Result<(), Errno> {
 
 // ANCHOR: bind_rootfs
 /// pivot_root needs the new root to be a mount point: bind it onto itself.
+/// Source and target are one fd, so both are surely the same directory.
 pub fn bind_rootfs_onto_itself(rootfs: &Path) -> Result<(), Errno> {
+    let dir = Dir::open_host(rootfs)?;
     // MS_REC: keep whatever is mounted below the rootfs (a volume, say).
     mount(
-        Some(rootfs),
-        rootfs,
+        Some(&dir.proc_path()),
+        &dir.proc_path(),
         None::<&str>,
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
@@ -52,7 +55,7 @@ pub enum PivotStep {
 impl PivotStep {
     pub fn name(self) -> &'static str {
         match self {
-            PivotStep::Chdir => "chdir(new root)",
+            PivotStep::Chdir => "fchdir(new root)",
             PivotStep::PivotRoot => "pivot_root",
             PivotStep::DetachOldRoot => "umount2(old root, MNT_DETACH)",
             PivotStep::ChdirRoot => "chdir(\"/\")",
@@ -67,9 +70,10 @@ impl PivotStep {
 /// old root is stacked on top of the new one instead of being moved into a
 /// `put_old` directory, so the rootfs needs no spare directory we would have
 /// to create — and could not, when it is read-only or owned by an ID that
-/// is unmapped in our user namespace.
-pub fn pivot_into(new_root: &Path) -> Result<(), (PivotStep, Errno)> {
-    chdir(new_root).map_err(|e| (PivotStep::Chdir, e))?;
+/// is unmapped in our user namespace. `new_root` is the fd opened after the
+/// rootfs became a mount point: fchdir, never a path, gets us there.
+pub fn pivot_into(new_root: &Dir) -> Result<(), (PivotStep, Errno)> {
+    fchdir(new_root.fd()).map_err(|e| (PivotStep::Chdir, e))?;
     // new_root must be a mount point and must not be shared, or: EINVAL.
     pivot_root(".", ".").map_err(|e| (PivotStep::PivotRoot, e))?;
     // "." is now the old root, mounted on top of the new one. MNT_DETACH:

@@ -8,6 +8,7 @@
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::time::{clock_gettime, ClockId};
+use std::io::Write;
 
 /// Which step failed.
 pub type TimeFailure = (&'static str, Errno);
@@ -31,11 +32,16 @@ pub fn unshare_time_starting_at_zero() -> Result<(), TimeFailure> {
         -monotonic.tv_sec(),
         -boottime.tv_sec()
     );
-    std::fs::write("/proc/self/timens_offsets", offsets).map_err(|e| {
-        (
-            "writing /proc/self/timens_offsets",
-            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        )
-    })
+    // "/proc" is a rootfs name now: open our procfs by fd, checked.
+    let file = crate::inroot::open_own_proc_file("timens_offsets", nix::fcntl::OFlag::O_WRONLY)
+        .map_err(|e| ("opening /proc/self/timens_offsets", e))?;
+    std::fs::File::from(file)
+        .write_all(offsets.as_bytes())
+        .map_err(|e| {
+            (
+                "writing /proc/self/timens_offsets",
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            )
+        })
 }
 // ANCHOR_END: timens

@@ -9,8 +9,12 @@
 //! symlinks stop at it — and we mount onto the resulting descriptor through
 //! /proc/self/fd/N, never onto a path.
 //!
-//! (Chapter 02's rootfs code grows the same helpers; this module keeps the
-//! runtime's mounts on them.)
+//! Chapter 02's `inroot` opens its few fixed places (`dev`, `proc`, `sys`)
+//! and refuses any symlink on the way. An OCI config names arbitrary
+//! destinations, and images legitimately hold symlinks (`/var/run -> /run`,
+//! `/etc/resolv.conf -> ../run/…`), so here a symlink is *followed* — but as
+//! a path inside the rootfs, exactly as if the rootfs were "/", which is
+//! what runc and crun do.
 
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};

@@ -282,5 +282,13 @@ fn make_readonly(path: &Path) -> Result<(), (String, Errno)> {
         None::<&str>,
     )
     .map_err(|e| (shown(), e))?;
-    ch02_namespaces::mount::remount_readonly(path).map_err(|e| (shown(), e))
+    // The mount just made, by fd: the remount hits exactly it.
+    let fd = nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| (shown(), e))?;
+    ch02_namespaces::mount::remount_readonly(std::os::fd::AsFd::as_fd(&fd))
+        .map_err(|e| (shown(), e))
 }

@@ -148,3 +148,35 @@ pub fn host_mounts_under(path: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Like [`command`], but started inside `ns`: a mount namespace with an
+/// rshared "/", where a mount that leaks from the container shows up.
+pub fn command_in(
+    ns: &minibox_testkit::propagation::SharedRoot,
+    rootfs: &Path,
+    flags: &[&str],
+    argv: &[&str],
+) -> Command {
+    let mut cmd = ns.command(BIN);
+    cmd.arg("--quiet")
+        .arg("--rootfs")
+        .arg(rootfs)
+        .args(flags)
+        .arg("--")
+        .args(argv)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The names in `dir` (empty if it cannot be read): what a bug wrote outside.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
