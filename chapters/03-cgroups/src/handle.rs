@@ -77,6 +77,28 @@ impl Cgroup {
 }
 
 impl CgroupHandle {
+    /// Adds a device cgroup (chapter 07's rules) that the container keeps:
+    /// on v1 its own directory in the `devices` hierarchy, removed with the
+    /// rest; on v2 the container's own directory, which carries the program.
+    pub fn add_devices(&mut self, kept: crate::devices::KeptDeviceCgroup) {
+        if !self.dirs.iter().any(|d| d.path == kept.dir) {
+            self.dirs.push(HandleDir {
+                version: match kept.mechanism {
+                    crate::devices::Mechanism::V1Files => "v1",
+                    crate::devices::Mechanism::Ebpf => "v2",
+                }
+                .to_string(),
+                path: kept.dir.clone(),
+                controllers: vec!["devices".to_string()],
+            });
+        }
+        for dir in kept.created {
+            if !self.created.contains(&dir) {
+                self.created.push(dir);
+            }
+        }
+    }
+
     /// A [`Cgroup`] for these directories that does *not* remove them when
     /// dropped: freeze, thaw, kill, join, stats, procs work as usual.
     pub fn open(&self, narrator: &Narrator) -> Cgroup {

@@ -117,7 +117,14 @@ pub fn make_readonly(path: &Path) -> Result<Outcome, SecurityError> {
             ))
         }
     }
-    ch02_namespaces::mount::remount_readonly(path).map_err(|e| {
+    // Chapter 02 remounts by fd: the bind mount just made, whatever its name is by now.
+    let remount = nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .and_then(|fd| ch02_namespaces::mount::remount_readonly(std::os::fd::AsFd::as_fd(&fd)));
+    remount.map_err(|e| {
         SecurityError::apply(
             format!("remounting {} read-only", path.display()),
             e,

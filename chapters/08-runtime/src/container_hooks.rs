@@ -13,6 +13,7 @@ use crate::config::Plan;
 use crate::mounts::CgroupView;
 use crate::recorder::Recorder;
 use ch02_namespaces::{HookError, Hooks};
+use ch03_cgroups::devices::DeviceCgroup;
 use ch03_cgroups::Cgroup;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -24,7 +25,10 @@ use std::path::{Path, PathBuf};
 pub struct OciHooks<'a> {
     pub plan: &'a Plan,
     pub cgroup: &'a Cgroup,
+    /// Chapter 07's device rules, enforced by chapter 03's device cgroup.
+    pub devices: &'a DeviceCgroup,
     pub recorder: Recorder<'a>,
+    pub narrator: &'a ch01_chroot::Narrator,
 }
 
 impl std::fmt::Debug for OciHooks<'_> {
@@ -43,6 +47,10 @@ impl Hooks for OciHooks<'_> {
     // ANCHOR: child_created
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
         self.cgroup
+            .join(pid)
+            .map_err(ch03_cgroups::hook::hook_error)?;
+        // The device rules, enforced from the first instruction on.
+        self.devices
             .join(pid)
             .map_err(ch03_cgroups::hook::hook_error)?;
         for (file, value) in &self.plan.unified {
@@ -143,16 +151,14 @@ impl Hooks for OciHooks<'_> {
             None,
         )
         .map_err(|e| step_error("sigprocmask".into(), e, "unexpected"))?;
-        self.plan.restrictions.before_identity().map_err(fail)?;
-        self.plan.process.apply().map_err(|(what, errno)| {
-            let hint = if what.starts_with("setrlimit") {
-                "raising a hard limit needs CAP_SYS_RESOURCE, which this host may not grant: lower process.rlimits (podman: default_ulimits in containers.conf)"
-            } else {
-                "check process.user and process.rlimits in config.json"
-            };
-            step_error(what, errno, hint)
-        })?;
-        self.plan.restrictions.after_identity().map_err(fail)
+        // Still root, /proc/sys still writable: sysctls, the terminal, the OOM score.
+        crate::sysctl::write_all(&self.plan.sysctl).map_err(fail)?;
+        self.plan.process.apply().map_err(fail)?;
+        // Then chapter 07, in its order: paths, rlimits, seccomp, capabilities, user, no_new_privs.
+        self.plan
+            .restrictions
+            .apply(self.narrator)
+            .map_err(ch07_security::hooks::hook_error)
     }
     // ANCHOR_END: before_exec
 }

@@ -131,10 +131,8 @@ pub fn limits(
             "net_cls/net_prio are not supported by this runtime",
         ));
     }
-    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        // SEAM — chapter 07's device cgroup (v1 devices.allow/deny, v2 eBPF) applies these.
-        log.warn("linux.resources.devices: the device cgroup is not applied yet; only the devices this runtime creates exist in /dev");
-    }
+    // linux.resources.devices: chapter 07 turns them into device rules,
+    // chapter 03's device cgroup enforces them (see lifecycle.rs).
     let mut unified: Vec<(String, String)> = r
         .unified()
         .clone()

@@ -354,7 +354,7 @@ fn spec_writes_a_config_that_runs_and_features_and_version_answer() {
     let features = root.run(&["features"]);
     let features: serde_json::Value =
         serde_json::from_slice(&features.stdout).expect("features json");
-    assert_eq!(features["linux"]["seccomp"]["enabled"], false);
+    assert_eq!(features["linux"]["seccomp"]["enabled"], true);
     let version = root.run(&["--version"]);
     assert!(stdout(&version).contains("spec: 1.0.2"));
 }

@@ -139,6 +139,18 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // CVE-2019-5736: a container's first process is a clone of us, and
+    // /proc/PID/exe would be this binary on the host's disk. Before making
+    // one, re-exec from a sealed in-memory copy (chapter 07), as runc does.
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run { .. } | Command::Exec { .. }
+    ) {
+        if let Err(err) = ch07_security::ensure_sealed_exe() {
+            let _ = writeln!(std::io::stderr(), "ch08-runtime: error: {err}");
+            std::process::exit(ch01_chroot::process::exit_code::TOOL_FAILED);
+        }
+    }
     let verbosity = cli.narration.verbosity();
     let log = match RuntimeLog::open(cli.log.as_deref(), cli.log_format, verbosity) {
         Ok(log) => log,
