@@ -8,8 +8,15 @@ use anyhow::Context;
 use ch01_chroot::{Exit, Narrator};
 use ch02_namespaces::Container;
 use ch03_cgroups::{Cgroup, Stats};
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::errno::Errno;
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{
+    sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
+};
+use nix::sys::time::TimeSpec;
+use nix::unistd::Pid;
 use std::io::{IsTerminal, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,18 +28,21 @@ extern "C" fn remember(signal: libc::c_int) {
     CAUGHT.store(signal, Ordering::SeqCst);
 }
 
+/// The signals the supervisor catches and passes on.
+const FORWARDED: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
 pub fn install_signal_handlers() -> anyhow::Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(remember),
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for signal in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
+    for signal in FORWARDED {
         // Safety: the handler only stores to an atomic. exec() resets caught
         // signals to the default, so the container does not inherit it.
         unsafe { sigaction(signal, &action) }.with_context(|| format!("sigaction({signal})"))?;
@@ -40,17 +50,52 @@ pub fn install_signal_handlers() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often we look; also the latency of forwarding a signal.
+/// Without a pidfd (Linux before 5.3) we fall back to looking this often.
 const POLL: Duration = Duration::from_millis(20);
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
+/// An fd that becomes readable when `pid` exits; `None` on kernels without pidfds.
+fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    // pidfd_open(2): sleep until init exits instead of waking to ask waitpid.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // Safety: the kernel just gave us this fd, and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 // ANCHOR: supervise
-/// Polls the container until it exits; with `live`, prints a stats line every second.
+/// Waits for the container to exit; with `live`, prints a stats line every second.
 pub fn supervise(
     container: &mut Container,
     cgroup: &Cgroup,
     live: bool,
     narrator: &Narrator,
+) -> anyhow::Result<Exit> {
+    let pidfd = open_pidfd(container.pid());
+    // Our signals stay blocked except inside ppoll, which unblocks them
+    // atomically while it sleeps: one that lands just after we looked at
+    // CAUGHT is delivered there and wakes us (EINTR), never lost.
+    let mut forwarded = SigSet::empty();
+    FORWARDED.iter().for_each(|s| forwarded.add(*s));
+    let mut unblocked = SigSet::empty();
+    sigprocmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&forwarded),
+        Some(&mut unblocked),
+    )
+    .context("blocking signals outside the wait")?;
+    let result = supervise_loop(container, cgroup, live, narrator, pidfd, unblocked);
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None);
+    result
+}
+
+fn supervise_loop(
+    container: &mut Container,
+    cgroup: &Cgroup,
+    live: bool,
+    narrator: &Narrator,
+    pidfd: Option<OwnedFd>,
+    unblocked: SigSet,
 ) -> anyhow::Result<Exit> {
     let mut signals_seen = 0;
     let mut last: Option<(Instant, Stats)> = None;
@@ -97,7 +142,28 @@ pub fn supervise(
             last = Some((now, stats));
             next_line = now + STATS_EVERY;
         }
-        std::thread::sleep(POLL);
+        // Sleep until init exits, a signal comes, or the next stats line is due.
+        let wake = if live {
+            Some(next_line.saturating_duration_since(Instant::now()))
+        } else {
+            None
+        };
+        let timeout = match &pidfd {
+            Some(_) => wake,
+            None => Some(wake.map_or(POLL, |w| w.min(POLL))),
+        };
+        let mut fds: Vec<PollFd> = pidfd
+            .iter()
+            .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match ppoll(
+            &mut fds,
+            timeout.map(TimeSpec::from_duration),
+            Some(unblocked),
+        ) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno).context("waiting for the container (ppoll)"),
+        }
     }
 }
 // ANCHOR_END: supervise
