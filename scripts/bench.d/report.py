@@ -114,7 +114,7 @@ def metric_tables(rows):
     scale = [r for r in rows if r["group"] == "scale"]
     if scale:
         lines += ["**Scale: detached containers started in a row, then removed** "
-                  "(mean ms per container, by tenth of the run)", ""]
+                  "(mean ms per container, by fifth of the run)", ""]
         data = [(r, [int(x) / 1000 for x in r["value"].split()]) for r in scale if r["status"] == "ok" and r["value"]]
         if data:
             n = max(len(v) for _, v in data)
