@@ -62,6 +62,11 @@ def fmt_s(seconds):
     return f"{seconds:.2f} s"
 
 
+def fmt_tick(seconds):
+    ms = seconds * 1000
+    return f"{ms:g} ms" if ms < 1000 else f"{seconds:g} s"
+
+
 def md_escape(text):
     return text.replace("|", "\\|")
 
@@ -150,6 +155,8 @@ def targets(rows, timings):
     out = []
 
     def ratio(group, a, b, bound, what, aim=None, invert=False):
+        if not any(r["group"] == group for r in rows):
+            return  # the group did not run (--only)
         va, vb = value(rows, timings, group, a), value(rows, timings, group, b)
         if va is None or vb is None:
             missing = a if va is None else b
@@ -221,7 +228,7 @@ def svg_chart(rows, timings):
         h = top_pad + row_h * len(items)
         for v in ticks:
             parts.append(f'<line x1="{x(v):.1f}" y1="{y + 24}" x2="{x(v):.1f}" y2="{y + h}" class="grid"/>')
-            parts.append(f'<text x="{x(v):.1f}" y="{y + h + 12}" class="tick">{html.escape(fmt_s(v))}</text>')
+            parts.append(f'<text x="{x(v):.1f}" y="{y + h + 12}" class="tick">{html.escape(fmt_tick(v))}</text>')
         yy = y + top_pad
         for r, t in items:
             ours = bool(OURS.match(r["key"]))
@@ -233,7 +240,7 @@ def svg_chart(rows, timings):
             else:
                 parts.append(f'<rect x="{label_w}" y="{yy + 3}" width="{x(t["median"]) - label_w:.1f}" height="{row_h - 6}" class="{cls}"/>')
                 parts.append(f'<line x1="{x(t["p25"]):.1f}" y1="{yy + row_h / 2}" x2="{x(t["p75"]):.1f}" y2="{yy + row_h / 2}" class="whisker"/>')
-                parts.append(f'<text x="{x(t["median"]) + 6:.1f}" y="{yy + 13}" class="value">{html.escape(fmt_s(t["median"]))}</text>')
+                parts.append(f'<text x="{max(x(t["median"]), x(t["p75"])) + 6:.1f}" y="{yy + 13}" class="value">{html.escape(fmt_s(t["median"]))}</text>')
             yy += row_h
         y += h + 30
     scale = [(r, [int(v) / 1000 for v in r["value"].split()]) for r in rows
