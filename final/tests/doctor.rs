@@ -423,3 +423,24 @@ fn doctor_reports_leftovers_and_clean_removes_only_unused_ones() {
     );
     assert!(live_layer.path().exists(), "a live owner's layer is in use");
 }
+
+#[test]
+fn a_closed_stdout_costs_the_report_not_a_panic() {
+    // `minibox doctor | head -1`: the reader goes after the title line.
+    for args in [&["doctor"][..], &["doctor", "--json"][..]] {
+        let run = minibox_testkit::broken_pipe::close_after_lines(
+            Command::new(env!("CARGO_BIN_EXE_minibox"))
+                .args(args)
+                .env("NO_COLOR", "1"),
+            minibox_testkit::broken_pipe::Stream::Stdout,
+            1,
+            minibox_testkit::bounded::DEADLINE,
+        );
+        assert!(!run.other.contains("panicked"), "{args:?}: {}", run.other);
+        assert!(
+            matches!(run.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} (101 is a panic)",
+            run.status
+        );
+    }
+}

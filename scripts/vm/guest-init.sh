@@ -10,8 +10,9 @@
 #     exactly as on a real host whose / is a real filesystem.
 #   stage 2 (on the tmpfs): mount the API filesystems and cgroup2 — and no v1
 #     hierarchy at all —, load modules, put ourselves in a non-root cgroup like
-#     systemd does on a laptop, run the tests, print one machine-readable
-#     result line, power off.
+#     systemd does on a laptop, run the tests once per pass (first with no
+#     controller handed down anywhere, then with all of them), print one
+#     machine-readable result line, power off.
 #
 # Everything the host parses starts with "MINIBOX-VM-".
 
@@ -85,7 +86,8 @@ else
 fi
 export TMPDIR="$tmpdir"
 
-# Enable every controller the kernel offers in the root, like systemd does.
+# Enable every controller the kernel offers in a cgroup's subtree_control,
+# like systemd does for the root and its slices.
 cg=/sys/fs/cgroup
 enable_all() {
     # shellcheck disable=SC2013 # the file is one line of words
@@ -94,53 +96,64 @@ enable_all() {
             echo "MINIBOX-VM-WARN: cannot enable $c in $1/cgroup.subtree_control"
     done
 }
-enable_all "$cg"
 
 # Where the tests run: "nested" (the default) mirrors a systemd host, where
 # `sudo cargo test` runs inside a leaf like /user.slice/…/session-2.scope and
 # the "no internal processes" rule applies to it; "root" keeps us in "/".
-if [ "${MINIBOX_VM_CGROUP:-nested}" = nested ]; then
-    mkdir -p "$cg/minibox.slice/tests.scope"
-    enable_all "$cg/minibox.slice"
-    echo $$ >"$cg/minibox.slice/tests.scope/cgroup.procs"
-fi
+# A pass (see MINIBOX_VM_PASSES) decides whether the controllers are handed
+# down beforehand: "bare" leaves every subtree_control as the kernel boots it —
+# empty — so the code that enables controllers level by level must do it all;
+# "enabled" hands everything down first, as systemd does.
+place_tests() {
+    if [ "${MINIBOX_VM_CGROUP:-nested}" = nested ]; then
+        mkdir -p "$cg/minibox.slice/tests.scope"
+        [ "$1" = bare ] || enable_all "$cg/minibox.slice"
+        echo $$ >"$cg/minibox.slice/tests.scope/cgroup.procs"
+    fi
+}
 # ANCHOR_END: controllers
 
 echo "MINIBOX-VM-MOUNTINFO-BEGIN"
 cat /proc/self/mountinfo
 echo "MINIBOX-VM-MOUNTINFO-END"
 echo "MINIBOX-VM-CGROUP-CONTROLLERS: $(cat $cg/cgroup.controllers)"
-echo "MINIBOX-VM-CGROUP-SUBTREE-CONTROL: $(cat $cg/cgroup.subtree_control)"
-echo "MINIBOX-VM-SELF-CGROUP: $(cat /proc/self/cgroup)"
 
 # ANCHOR: run-tests
 # tests.list: one line per test executable: "<executable> <working directory> <label>".
 ran=0
 failed=0
 first_failure=0
-while read -r exe dir label; do
-    [ -n "$exe" ] || continue
-    ran=$((ran + 1))
-    echo "MINIBOX-VM-TEST-BEGIN: $label"
-    start=$(date +%s)
-    # stdin from /dev/null: the test harness must never wait on the console.
-    # A per-executable timeout: one hung test must not eat the whole lane.
-    # shellcheck disable=SC2086
-    (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec timeout -s KILL "${MINIBOX_VM_TEST_TIMEOUT:-300}" \
-        "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
-    rc=$?
-    seconds=$(($(date +%s) - start))
-    [ "$rc" -ne 137 ] || [ "$seconds" -lt "${MINIBOX_VM_TEST_TIMEOUT:-300}" ] ||
-        echo "MINIBOX-VM-WARN: $label killed after ${seconds}s (MINIBOX_VM_TEST_TIMEOUT): a test hangs"
-    echo "MINIBOX-VM-TEST: $label exit=$rc seconds=$seconds"
-    if [ "$rc" -ne 0 ]; then
-        failed=$((failed + 1))
-        [ "$first_failure" -ne 0 ] || first_failure=$rc
-    fi
-done </minibox-vm/tests.list
-
-# Nothing left behind? A test that leaks a cgroup shows here.
-echo "MINIBOX-VM-LEFTOVER-CGROUPS: $(cd $cg && find . -mindepth 1 -type d | grep -v '^./minibox.slice$' | grep -v '^./minibox.slice/tests.scope$' | tr '\n' ' ')"
+for pass in ${MINIBOX_VM_PASSES:-bare enabled}; do
+    [ "$pass" = bare ] || enable_all "$cg"
+    place_tests "$pass"
+    echo "MINIBOX-VM-PASS-BEGIN: $pass (root's cgroup.subtree_control: '$(cat $cg/cgroup.subtree_control)')"
+    echo "MINIBOX-VM-SELF-CGROUP: $(cat /proc/self/cgroup)"
+    while read -r exe dir label; do
+        [ -n "$exe" ] || continue
+        ran=$((ran + 1))
+        echo "MINIBOX-VM-TEST-BEGIN: $pass $label"
+        start=$(date +%s)
+        # stdin from /dev/null: the test harness must never wait on the console.
+        # A per-executable timeout: one hung test must not eat the whole lane.
+        # shellcheck disable=SC2086
+        (cd "$dir" && CARGO_MANIFEST_DIR="$dir" exec timeout -s KILL "${MINIBOX_VM_TEST_TIMEOUT:-300}" \
+            "$exe" $MINIBOX_VM_TEST_ARGS </dev/null) 2>&1
+        rc=$?
+        seconds=$(($(date +%s) - start))
+        [ "$rc" -ne 137 ] || [ "$seconds" -lt "${MINIBOX_VM_TEST_TIMEOUT:-300}" ] ||
+            echo "MINIBOX-VM-WARN: $label killed after ${seconds}s (MINIBOX_VM_TEST_TIMEOUT): a test hangs"
+        echo "MINIBOX-VM-TEST: $pass $label exit=$rc seconds=$seconds"
+        if [ "$rc" -ne 0 ]; then
+            failed=$((failed + 1))
+            [ "$first_failure" -ne 0 ] || first_failure=$rc
+        fi
+    done </minibox-vm/tests.list
+    # What the code had to enable itself in the bare pass shows here.
+    echo "MINIBOX-VM-PASS-END: $pass (root's cgroup.subtree_control: '$(cat $cg/cgroup.subtree_control)')"
+    # Nothing left behind? A test that leaks a cgroup or a writable layer shows here.
+    echo "MINIBOX-VM-LEFTOVER-CGROUPS: $pass: $(cd $cg && find . -mindepth 1 -type d | grep -v '^./minibox.slice$' | grep -v '^./minibox.slice/tests.scope$' | tr '\n' ' ')"
+    echo "MINIBOX-VM-LEFTOVER-STATE: $pass: $(find "$TMPDIR" -maxdepth 1 -name 'ch04-overlay-*' | tr '\n' ' ')"
+done
 
 echo "MINIBOX-VM-RESULT: exit=$first_failure failed=$failed ran=$ran"
 sync

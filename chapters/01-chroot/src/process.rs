@@ -67,7 +67,6 @@ pub fn wait_for_exit(pid: Pid) -> Result<Exit, nix::errno::Errno> {
     }
 }
 
-// ANCHOR: die_with_parent
 /// CHILD side, right after fork(2)/clone(2): die when the parent dies, so
 /// that a `kill -9` of the supervisor never leaves the container running,
 /// reparented to the host's init with nobody to report or clean up.
@@ -83,6 +82,7 @@ pub fn wait_for_exit(pid: Pid) -> Result<Exit, nix::errno::Errno> {
 ///
 /// The kernel clears the setting when the process changes its user or group
 /// IDs (setresuid inside a user namespace does): call it again after that.
+// ANCHOR: die_with_parent
 pub fn die_with_parent(
     parent: Option<Pid>,
     lifeline: Option<std::os::fd::BorrowedFd<'_>>,

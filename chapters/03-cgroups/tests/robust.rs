@@ -60,6 +60,35 @@ fn a_closed_stderr_ends_narration_and_the_cgroup_still_goes() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_command_by_sigpipe_and_the_cgroup_still_goes() {
+    if !require_root("a_closed_stdout_ends_the_command_by_sigpipe_and_the_cgroup_still_goes") {
+        return;
+    }
+    let rootfs = Rootfs::busybox();
+    let name = unique_name("ch03-stdout");
+    let run = close_after_lines(
+        &mut ch03(&rootfs, &name, &["--memory", "32M"], &["yes"]),
+        Stream::Stdout,
+        3,
+        DEADLINE,
+    );
+    assert_eq!(run.lines, ["y", "y", "y"]);
+    assert_eq!(
+        run.status.code(),
+        Some(128 + 13),
+        "{:?}: {}",
+        run.status,
+        run.other
+    );
+    assert!(
+        run.other.contains("command killed by SIGPIPE"),
+        "{}",
+        run.other
+    );
+    assert_eq!(cgroup_dirs_named(&name), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
 fn kill_9_takes_the_container_along_and_the_same_name_runs_again() {
     if !require_root("kill_9_takes_the_container_along_and_the_same_name_runs_again") {
         return;

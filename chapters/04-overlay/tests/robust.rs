@@ -60,6 +60,32 @@ fn a_closed_stderr_ends_narration_and_nothing_is_left() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_command_by_sigpipe_and_nothing_is_left() {
+    if !require_root("a_closed_stdout_ends_the_command_by_sigpipe_and_nothing_is_left") {
+        return;
+    }
+    let layers = Layers::new();
+    let name = unique_name("ch04-stdout");
+    let mut cmd = layers.command();
+    cmd.env("NO_COLOR", "1")
+        .args(["--name", &name, "--memory", "32M", "--", "yes"]);
+    let run = close_after_lines(&mut cmd, Stream::Stdout, 3, DEADLINE);
+    assert_eq!(run.lines, ["y", "y", "y"]);
+    assert_eq!(
+        run.status.code(),
+        Some(128 + 13),
+        "{:?}: {}",
+        run.status,
+        run.other
+    );
+    assert!(layers.kept().is_empty(), "left {:?}", layers.kept());
+    assert_eq!(
+        cgroup_dirs_named(&format!("{name}-{}", run.pid)),
+        Vec::<PathBuf>::new()
+    );
+}
+
+#[test]
 fn kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers() {
     if !require_root("kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers") {
         return;

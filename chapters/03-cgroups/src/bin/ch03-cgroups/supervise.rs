@@ -1,7 +1,7 @@
 //! The supervisor's loop: wait for the container without dying before it.
 //!
 //! If Ctrl-C killed us while the container still ran, nobody would remove
-//! its cgroup. So we catch SIGINT/SIGTERM/SIGHUP, pass the first one on to
+//! its cgroup. So we catch SIGINT/SIGTERM/SIGHUP/SIGQUIT, pass the first one on to
 //! the container, and on a second one kill the whole group through the cgroup.
 
 use anyhow::Context;
@@ -27,7 +27,12 @@ pub fn install_signal_handlers() -> anyhow::Result<()> {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
         // Safety: the handler only stores to an atomic. exec() resets caught
         // signals to the default, so the container does not inherit it.
         unsafe { sigaction(signal, &action) }.with_context(|| format!("sigaction({signal})"))?;
