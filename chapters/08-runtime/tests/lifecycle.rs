@@ -358,3 +358,32 @@ fn spec_writes_a_config_that_runs_and_features_and_version_answer() {
     let version = root.run(&["--version"]);
     assert!(stdout(&version).contains("spec: 1.0.2"));
 }
+
+#[test]
+fn the_init_annotation_puts_chapter_02s_reaping_init_at_pid_1() {
+    if !require_root("the_init_annotation_puts_chapter_02s_reaping_init_at_pid_1") {
+        return;
+    }
+    let root = Root::new();
+    let mut bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "echo $$ $(cat /proc/1/comm); sleep 0.1 & wait; exit 5",
+    ]);
+    bundle.config["annotations"] = serde_json::json!({"run.oci.minibox.init": "true"});
+    let logs = tempfile::tempdir().expect("tempdir");
+    let id = minibox_testkit::unique_name("init");
+    // create, then exit: the init must outlive create (no death signal) and wait at the gate.
+    assert!(root.create(&bundle, &id, logs.path()).status.success());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(root.state(&id)["status"], "created");
+    assert!(root.run(&["start", &id]).status.success());
+    root.wait_status(&id, "stopped");
+    let printed =
+        std::fs::read_to_string(logs.path().join(format!("{id}.out"))).unwrap_or_default();
+    assert_eq!(
+        printed, "2 minibox-init\n",
+        "the program is PID 2, under chapter 02's init"
+    );
+    assert!(root.run(&["delete", &id]).status.success());
+}
