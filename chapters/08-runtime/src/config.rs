@@ -288,11 +288,18 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     // As runc: after the config's device rules come the runtime's own — the
     // default devices every container gets (/dev/null, /dev/ptmx, /dev/pts/*…)
     // and each node of linux.devices. podman sends just "deny all".
-    restrictions.device_rules.extend(
-        ch07_security::devices::default_rules()
-            .into_iter()
-            .filter(|r| r.allow),
-    );
+    // (Without rules in the config, chapter 07 starts from these defaults already.)
+    if linux
+        .resources()
+        .as_ref()
+        .is_some_and(|r| r.devices().is_some())
+    {
+        restrictions.device_rules.extend(
+            ch07_security::devices::default_rules()
+                .into_iter()
+                .filter(|r| r.allow),
+        );
+    }
     for node in &devices {
         use ch03_cgroups::devices::{Access, DeviceKind, DeviceRule};
         let kind = if node.kind == nix::sys::stat::SFlag::S_IFBLK {

@@ -98,7 +98,15 @@ impl Hooks for OciHooks<'_> {
             crate::mounts::apply(step, &root_fd, &view).map_err(|(what, errno)| {
                 step_error(what, errno, "check this entry of config.json's mounts (source exists? type known to this kernel?)")
             })?;
+            self.narrator.syscall(
+                &format!("mount({}, {})", step.kind, step.destination.display()),
+                "a mount of config.json, its target resolved inside the rootfs, mounted through /proc/self/fd/N",
+            );
         }
+        self.narrator.syscall(
+            "mknodat(/dev/null, zero, full, random, urandom, tty) + links",
+            "the devices every OCI container gets, and linux.devices",
+        );
         crate::devices::populate(
             &root_fd,
             &self.plan.devices,
