@@ -165,6 +165,7 @@ impl Hooks for OciHooks<'_> {
         // Still root, /proc/sys still writable: sysctls, the terminal, the OOM score.
         crate::sysctl::write_all(&self.plan.sysctl).map_err(fail)?;
         self.plan.process.apply().map_err(fail)?;
+        crate::process::close_fds_on_exec().map_err(fail)?;
         // Then chapter 07, in its order: paths, rlimits, seccomp, capabilities, user, no_new_privs.
         self.plan
             .restrictions

@@ -387,3 +387,34 @@ fn the_init_annotation_puts_chapter_02s_reaping_init_at_pid_1() {
     );
     assert!(root.run(&["delete", &id]).status.success());
 }
+
+#[test]
+fn the_program_inherits_stdio_only_never_the_runtimes_descriptors() {
+    if !require_root("the_program_inherits_stdio_only_never_the_runtimes_descriptors") {
+        return;
+    }
+    let root = Root::new();
+    // `ls` opens the directory it lists: that is the 3.
+    let bundle = Bundle::new(&["ls", "/proc/self/fd"]);
+    bundle.write();
+    let id = minibox_testkit::unique_name("fds");
+    let held = std::fs::File::open("/").expect("an fd for the runtime to inherit");
+    let mut cmd = root.cmd();
+    cmd.args(["run", "--bundle"])
+        .arg(bundle.path())
+        .arg(&id)
+        .stdin(std::process::Stdio::null());
+    // Give the runtime one more descriptor (a host directory!) than stdio.
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&held);
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            // Safety: dup2 between fork and exec, no allocation.
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = minibox_testkit::bounded::output_within(&mut cmd, LIMIT);
+    assert_eq!(stdout(&out), "0\n1\n2\n3\n", "{}", stderr(&out));
+}
