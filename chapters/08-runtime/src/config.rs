@@ -114,6 +114,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     }
     let linux = spec.linux().clone().unwrap_or_default();
 
+    // ANCHOR: plan_namespaces
     // Namespaces: new ones for clone, paths to join.
     let mut namespaces = Namespaces::none();
     let mut joins = Vec::new();
@@ -145,6 +146,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             }
         }
     }
+    // ANCHOR_END: plan_namespaces
     if !namespaces.mount {
         log.warn("linux.namespaces has no mount namespace: the container gets one anyway (pivot_root must not change the host's root)");
     }
