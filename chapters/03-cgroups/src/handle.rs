@@ -45,6 +45,7 @@ impl Cgroup {
         self.removed = true;
         handle
     }
+    // ANCHOR_END: into_handle
 
     /// Where this cgroup is, to save before anything can go wrong (the guard
     /// still owns the directories).
@@ -77,6 +78,29 @@ impl Cgroup {
 }
 
 impl CgroupHandle {
+    /// Adds a device cgroup (chapter 07's rules) that the container keeps:
+    /// on v1 its own directory in the `devices` hierarchy, removed with the
+    /// rest; on v2 the container's own directory, which carries the program.
+    pub fn add_devices(&mut self, kept: crate::devices::KeptDeviceCgroup) {
+        if !self.dirs.iter().any(|d| d.path == kept.dir) {
+            self.dirs.push(HandleDir {
+                version: match kept.mechanism {
+                    crate::devices::Mechanism::V1Files => "v1",
+                    crate::devices::Mechanism::Ebpf => "v2",
+                }
+                .to_string(),
+                path: kept.dir.clone(),
+                controllers: vec!["devices".to_string()],
+            });
+        }
+        for dir in kept.created {
+            if !self.created.contains(&dir) {
+                self.created.push(dir);
+            }
+        }
+    }
+
+    // ANCHOR: reopen
     /// A [`Cgroup`] for these directories that does *not* remove them when
     /// dropped: freeze, thaw, kill, join, stats, procs work as usual.
     pub fn open(&self, narrator: &Narrator) -> Cgroup {
@@ -88,7 +112,7 @@ impl CgroupHandle {
     pub fn remove(&self, narrator: &Narrator) -> Result<(), CgroupError> {
         self.rebuild(narrator, false).remove()
     }
-    // ANCHOR_END: into_handle
+    // ANCHOR_END: reopen
 
     fn rebuild(&self, narrator: &Narrator, removed: bool) -> Cgroup {
         Cgroup {

@@ -11,10 +11,10 @@ use crate::error::RuntimeError;
 use crate::log::RuntimeLog;
 use crate::mounts::MountStep;
 use crate::process::ProcessSetup;
-use crate::restrict::Restrictions;
 use ch02_namespaces::join::NamespaceKind;
 use ch02_namespaces::{ContainerSpec, IdMapping, Namespaces};
 use ch03_cgroups::{Limits, Placement};
+use ch07_security::Restrictions;
 use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
@@ -37,7 +37,10 @@ pub struct Plan {
     pub unified: Vec<(String, String)>,
     pub placement: Placement,
     pub process: ProcessSetup,
+    /// Chapter 07: capabilities, seccomp, no_new_privs, masks, read-only
+    /// paths, device rules, user, umask, rlimits.
     pub restrictions: Restrictions,
+    pub sysctl: Vec<(String, String)>,
     pub terminal: bool,
     pub console_size: Option<(u16, u16)>,
 }
@@ -111,6 +114,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     }
     let linux = spec.linux().clone().unwrap_or_default();
 
+    // ANCHOR: plan_namespaces
     // Namespaces: new ones for clone, paths to join.
     let mut namespaces = Namespaces::none();
     let mut joins = Vec::new();
@@ -142,6 +146,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             }
         }
     }
+    // ANCHOR_END: plan_namespaces
     if !namespaces.mount {
         log.warn("linux.namespaces has no mount namespace: the container gets one anyway (pivot_root must not change the host's root)");
     }
@@ -277,18 +282,72 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     };
     let (limits, unified) = crate::resources::limits(linux.resources().as_ref(), log)?;
     let placement = crate::resources::placement(id, linux.cgroups_path().as_deref())?;
-    let mut setup = ProcessSetup::from_process(&process)?;
-    setup.may_setgroups = !namespaces.user;
-    let restrictions = Restrictions::from_config(
-        &process,
-        Some(&linux),
-        (namespaces.ipc, namespaces.net, namespaces.uts),
-    )?;
-    let unraisable = restrictions.unraisable_ambient();
-    if !unraisable.is_empty() {
-        let names: Vec<String> = unraisable.iter().map(|c| c.to_string()).collect();
-        log.warn(&format!("process.capabilities.ambient: {} not also inheritable and permitted, so not raised (as runc)", names.join(", ")));
+    let setup = ProcessSetup::from_process(&process);
+    let mut restrictions = Restrictions::from_oci(&spec, &rootfs)?;
+    restrictions.check()?;
+    // The nodes of linux.devices are made by descriptor inside the rootfs (devices.rs).
+    restrictions.device_nodes.clear();
+    // As runc: after the config's device rules come the runtime's own — the
+    // default devices every container gets (/dev/null, /dev/ptmx, /dev/pts/*…)
+    // and each node of linux.devices. podman sends just "deny all".
+    // (Without rules in the config, chapter 07 starts from these defaults already.)
+    if linux
+        .resources()
+        .as_ref()
+        .is_some_and(|r| r.devices().is_some())
+    {
+        restrictions.device_rules.extend(
+            ch07_security::devices::default_rules()
+                .into_iter()
+                .filter(|r| r.allow),
+        );
     }
+    for node in &devices {
+        use ch03_cgroups::devices::{Access, DeviceKind, DeviceRule};
+        let kind = if node.kind == nix::sys::stat::SFlag::S_IFBLK {
+            DeviceKind::Block
+        } else {
+            DeviceKind::Char
+        };
+        if node.kind != nix::sys::stat::SFlag::S_IFIFO {
+            let (major, minor) = (
+                u32::try_from(node.major).ok(),
+                u32::try_from(node.minor).ok(),
+            );
+            restrictions
+                .device_rules
+                .push(DeviceRule::allow(kind, major, minor, Access::ALL));
+        }
+    }
+    let caps = &mut restrictions.capabilities;
+    let unraisable: Vec<String> = caps
+        .ambient
+        .iter()
+        .filter(|c| !(caps.permitted.contains(c) && caps.inheritable.contains(c)))
+        .map(|c| c.to_string())
+        .collect();
+    if !unraisable.is_empty() {
+        let mut names = unraisable;
+        names.sort();
+        log.warn(&format!("process.capabilities.ambient: {} not also inheritable and permitted, so not raised (as runc)", names.join(", ")));
+        let (permitted, inheritable) = (caps.permitted.clone(), caps.inheritable.clone());
+        caps.ambient
+            .retain(|c| permitted.contains(c) && inheritable.contains(c));
+    }
+    // HOME (and USER) from the rootfs's /etc/passwd when the config lacks them, as runc does.
+    for (key, value) in restrictions.env() {
+        if !container.env.iter().any(|(k, _)| *k == key) {
+            container.env.push((key, value));
+        }
+    }
+    let sysctl = crate::sysctl::check(
+        linux.sysctl().as_ref(),
+        crate::sysctl::Owned {
+            ipc: namespaces.ipc,
+            net: namespaces.net,
+            uts: namespaces.uts,
+        },
+    )?;
     let console_size = process.console_size().as_ref().map(|b| {
         (
             b.height().min(u16::MAX as u64) as u16,
@@ -307,6 +366,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
         placement,
         process: setup,
         restrictions,
+        sysctl,
         terminal: process.terminal().unwrap_or(false),
         console_size,
         spec,

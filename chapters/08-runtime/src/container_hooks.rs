@@ -13,6 +13,7 @@ use crate::config::Plan;
 use crate::mounts::CgroupView;
 use crate::recorder::Recorder;
 use ch02_namespaces::{HookError, Hooks};
+use ch03_cgroups::devices::DeviceCgroup;
 use ch03_cgroups::Cgroup;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -24,7 +25,10 @@ use std::path::{Path, PathBuf};
 pub struct OciHooks<'a> {
     pub plan: &'a Plan,
     pub cgroup: &'a Cgroup,
+    /// Chapter 07's device rules, enforced by chapter 03's device cgroup.
+    pub devices: &'a DeviceCgroup,
     pub recorder: Recorder<'a>,
+    pub narrator: &'a ch01_chroot::Narrator,
 }
 
 impl std::fmt::Debug for OciHooks<'_> {
@@ -43,6 +47,10 @@ impl Hooks for OciHooks<'_> {
     // ANCHOR: child_created
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
         self.cgroup
+            .join(pid)
+            .map_err(ch03_cgroups::hook::hook_error)?;
+        // The device rules, enforced from the first instruction on.
+        self.devices
             .join(pid)
             .map_err(ch03_cgroups::hook::hook_error)?;
         for (file, value) in &self.plan.unified {
@@ -72,15 +80,6 @@ impl Hooks for OciHooks<'_> {
     // ANCHOR: prepare_rootfs
     fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
         let root = ch02_namespaces::hooks::bind_rootfs(rootfs)?;
-        if let Some(propagation) = self.plan.rootfs_propagation {
-            mount(None::<&str>, &root, None::<&str>, propagation, None::<&str>).map_err(|e| {
-                step_error(
-                    "setting linux.rootfsPropagation".into(),
-                    e,
-                    "use private, slave or shared (and their r- forms)",
-                )
-            })?;
-        }
         // Opened after the bind: the descriptor is the root of the new mount.
         let root_fd = nix::fcntl::open(
             &root,
@@ -99,7 +98,15 @@ impl Hooks for OciHooks<'_> {
             crate::mounts::apply(step, &root_fd, &view).map_err(|(what, errno)| {
                 step_error(what, errno, "check this entry of config.json's mounts (source exists? type known to this kernel?)")
             })?;
+            self.narrator.syscall(
+                &format!("mount({}, {})", step.kind, step.destination.display()),
+                "a mount of config.json, its target resolved inside the rootfs, mounted through /proc/self/fd/N",
+            );
         }
+        self.narrator.syscall(
+            "mknodat(/dev/null, zero, full, random, urandom, tty) + links",
+            "the devices every OCI container gets, and linux.devices",
+        );
         crate::devices::populate(
             &root_fd,
             &self.plan.devices,
@@ -143,16 +150,27 @@ impl Hooks for OciHooks<'_> {
             None,
         )
         .map_err(|e| step_error("sigprocmask".into(), e, "unexpected"))?;
-        self.plan.restrictions.before_identity().map_err(fail)?;
-        self.plan.process.apply().map_err(|(what, errno)| {
-            let hint = if what.starts_with("setrlimit") {
-                "raising a hard limit needs CAP_SYS_RESOURCE, which this host may not grant: lower process.rlimits (podman: default_ulimits in containers.conf)"
-            } else {
-                "check process.user and process.rlimits in config.json"
-            };
-            step_error(what, errno, hint)
-        })?;
-        self.plan.restrictions.after_identity().map_err(fail)
+        // linux.rootfsPropagation, on the container's "/" after pivot_root:
+        // pivot_root refuses a shared root, and chapter 02 made the tree
+        // rprivate first, so no setting here can reach the host.
+        if let Some(propagation) = self.plan.rootfs_propagation {
+            mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>).map_err(|e| {
+                step_error(
+                    "setting linux.rootfsPropagation on /".into(),
+                    e,
+                    "use private, slave or shared (and their r- forms)",
+                )
+            })?;
+        }
+        // Still root, /proc/sys still writable: sysctls, the terminal, the OOM score.
+        crate::sysctl::write_all(&self.plan.sysctl).map_err(fail)?;
+        self.plan.process.apply().map_err(fail)?;
+        crate::process::close_fds_on_exec().map_err(fail)?;
+        // Then chapter 07, in its order: paths, rlimits, seccomp, capabilities, user, no_new_privs.
+        self.plan
+            .restrictions
+            .apply(self.narrator)
+            .map_err(ch07_security::hooks::hook_error)
     }
     // ANCHOR_END: before_exec
 }

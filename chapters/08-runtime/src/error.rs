@@ -62,6 +62,14 @@ pub enum RuntimeError {
     #[error(transparent)]
     Cgroup(#[from] ch03_cgroups::CgroupError),
 
+    /// Chapter 07 refused the config's restrictions (an unknown capability,
+    /// a seccomp action it lacks, a limit this host cannot grant).
+    #[error(transparent)]
+    Security(#[from] ch07_security::SecurityError),
+
+    #[error(transparent)]
+    Devices(#[from] ch03_cgroups::devices::DeviceError),
+
     #[error("unknown signal {0:?}: give a name (TERM, SIGKILL) or a number (15)")]
     BadSignal(String),
 }

@@ -6,12 +6,12 @@
 use crate::error::RuntimeError;
 use crate::lifecycle::Runtime;
 use crate::process::ProcessSetup;
-use crate::restrict::Restrictions;
 use crate::state::write_pid_file;
 use ch01_chroot::Exit;
 use ch02_namespaces::join::{exec_into, ExecSpec};
 use ch02_namespaces::{HookError, Hooks};
 use ch03_cgroups::Cgroup;
+use ch07_security::Restrictions;
 use nix::unistd::Pid;
 use std::path::PathBuf;
 
@@ -29,6 +29,7 @@ struct ExecHooks<'a> {
     cgroup: Option<Cgroup>,
     setup: &'a ProcessSetup,
     restrictions: &'a Restrictions,
+    narrator: &'a ch01_chroot::Narrator,
 }
 
 impl Hooks for ExecHooks<'_> {
@@ -40,16 +41,14 @@ impl Hooks for ExecHooks<'_> {
     }
 
     fn before_exec(&self) -> Result<(), HookError> {
-        let fail = |(what, errno): (String, nix::errno::Errno)| {
-            HookError::new(
-                what,
-                Some(errno),
-                "check the exec's process.json (user, capabilities, rlimits)",
-            )
-        };
-        self.restrictions.before_identity().map_err(fail)?;
-        self.setup.apply().map_err(fail)?;
-        self.restrictions.after_identity().map_err(fail)
+        self.setup.apply().map_err(|(what, errno)| {
+            HookError::new(what, Some(errno), "check the exec's process.json")
+        })?;
+        crate::process::close_fds_on_exec()
+            .map_err(|(what, errno)| HookError::new(what, Some(errno), "unexpected"))?;
+        self.restrictions
+            .apply(self.narrator)
+            .map_err(ch07_security::hooks::hook_error)
     }
 }
 
@@ -83,19 +82,31 @@ impl Runtime {
         if argv.is_empty() {
             return Err(RuntimeError::invalid("process.args", "say what to run"));
         }
-        let own_user_ns = saved
-            .config
-            .linux()
-            .as_ref()
-            .and_then(|l| l.namespaces().as_ref())
-            .is_some_and(|n| {
-                n.iter().any(|ns| {
-                    ns.typ() == oci_spec::runtime::LinuxNamespaceType::User && ns.path().is_none()
-                })
-            });
-        let mut setup = ProcessSetup::from_process(&process)?;
-        setup.may_setgroups = !own_user_ns;
-        let restrictions = Restrictions::from_config(&process, None, (false, false, false))?;
+        let mut setup = ProcessSetup::from_process(&process);
+        // The container's restrictions (its seccomp, device rules) with this
+        // process's own capabilities, user and rlimits; the masks and
+        // read-only paths are in place already, in the shared mount namespace.
+        let mut config = saved.config.clone();
+        config.set_process(Some(process.clone()));
+        let mut restrictions = Restrictions::from_oci(&config, &saved.rootfs)?;
+        restrictions.masked_paths.clear();
+        restrictions.readonly_paths.clear();
+        restrictions.device_nodes.clear();
+        restrictions.check()?;
+        let mut env: Vec<(String, String)> = process
+            .env()
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        for (key, value) in restrictions.env() {
+            if !env.iter().any(|(k, _)| *k == key) {
+                env.push((key, value));
+            }
+        }
         let console = match (&options.console_socket, process.terminal().unwrap_or(false)) {
             (Some(socket), true) => Some(crate::terminal::connect_console_socket(socket)?),
             (None, true) if options.detach => {
@@ -119,15 +130,7 @@ impl Runtime {
         let spec = ExecSpec {
             target: Pid::from_raw(pid),
             argv,
-            env: process
-                .env()
-                .iter()
-                .flatten()
-                .filter_map(|p| {
-                    p.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
-                .collect(),
+            env,
             cwd: process.cwd().clone(),
         };
         let narrator = self.log.narrator();
@@ -135,6 +138,7 @@ impl Runtime {
             cgroup: saved.cgroup.as_ref().map(|h| h.open(&narrator)),
             setup: &setup,
             restrictions: &restrictions,
+            narrator: &narrator,
         };
         let exec = exec_into(&spec, &mut hooks, &narrator)?;
         drop(console);

@@ -12,6 +12,7 @@ use crate::recorder::{hook_state, Recorder};
 use crate::state::{write_pid_file, Report, Saved, Store};
 use ch01_chroot::Exit;
 use ch02_namespaces::gate;
+use ch03_cgroups::devices::DeviceCgroup;
 use ch03_cgroups::{Cgroup, CgroupLayout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -125,6 +126,17 @@ impl Runtime {
         let cgroup = Cgroup::create(&layout, &plan.placement, &plan.limits, &narrator)?;
         recorder.saved.cgroup = Some(cgroup.handle());
         recorder.save()?;
+        // Chapter 07's device rules, in chapter 03's device cgroup (v1 files or v2 eBPF).
+        let devices = DeviceCgroup::create(
+            &layout,
+            &plan.placement,
+            &plan.restrictions.device_rules,
+            &narrator,
+        )?;
+        let mut handle = cgroup.handle();
+        handle.add_devices(devices.kept());
+        recorder.saved.cgroup = Some(handle);
+        recorder.save()?;
         // 5. The terminal: we connect to the engine's socket here, on the
         //    host; the container opens the pty and sends its master.
         let console = match (&options.console_socket, plan.terminal) {
@@ -138,13 +150,16 @@ impl Runtime {
                 console: true,
             });
         }
+        // ANCHOR: create_spawn
         // 6. Namespaces given by path: we join them, the clone inherits them.
         join_paths(&plan)?;
         // 7. Clone: chapter 02, with the config plugged into its hooks.
         let mut hooks = OciHooks {
             plan: &plan,
             cgroup: &cgroup,
+            devices: &devices,
             recorder,
+            narrator: &narrator,
         };
         let container = ch02_namespaces::spawn(&plan.container, &mut hooks, &narrator)?;
         drop(console);
@@ -156,7 +171,9 @@ impl Runtime {
         }
         // The container exists: from now on the cgroup and the directory are its own.
         let _ = cgroup.into_handle();
+        let _ = devices.into_kept();
         guard.armed = false;
+        // ANCHOR_END: create_spawn
         self.log.info(&format!(
             "created {id}: PID {} waits at the exec FIFO",
             container.pid()

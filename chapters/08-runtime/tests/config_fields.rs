@@ -75,6 +75,32 @@ fn capabilities_and_no_new_privileges() {
 }
 
 #[test]
+fn seccomp_profile_is_enforced() {
+    if !require_root("seccomp_profile_is_enforced") {
+        return;
+    }
+    // Everything allowed but mkdir/mkdirat, which fail with EPERM (errno 1).
+    let (code, out, err) = run_script(
+        "mkdir /tmp/x 2>&1; echo mkdir=$?; grep Seccomp: /proc/self/status",
+        |c, _| {
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+            });
+            c["root"]["readonly"] = false.into();
+        },
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Operation not permitted")
+            && out.contains("mkdir=1")
+            && out.contains("Seccomp:\t2"),
+        "{out}"
+    );
+}
+
+#[test]
 fn root_readonly_and_writable() {
     if !require_root("root_readonly_and_writable") {
         return;
@@ -329,6 +355,25 @@ fn sysctl_masked_and_readonly_paths_and_devices() {
 }
 
 #[test]
+fn the_device_cgroup_lets_a_node_be_made_but_not_opened() {
+    if !require_root("the_device_cgroup_lets_a_node_be_made_but_not_opened") {
+        return;
+    }
+    // podman's rules: deny everything; the runtime adds the default devices.
+    let (code, out, err) = run_script(
+        "mknod /tmp/disk b 7 0 && echo made; head -c1 /tmp/disk 2>&1 | grep -o 'Operation not permitted'; head -c0 /dev/null && echo null-ok",
+        |c, _| {
+            let caps = json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
+            c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+            c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+            c["mounts"].as_array_mut().expect("mounts").push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["dev"]}));
+        },
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "made\nOperation not permitted\nnull-ok\n", "{err}");
+}
+
+#[test]
 fn hooks_run_in_order_with_the_state_on_stdin() {
     if !require_root("hooks_run_in_order_with_the_state_on_stdin") {
         return;
@@ -493,8 +538,8 @@ fn bad_configs_are_clear_errors_that_leave_nothing() {
         "CAP_FOO",
     );
     refused(
-        |c, _| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO"}),
-        "linux.seccomp",
+        |c, _| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_NOTIFY"}),
+        "SCMP_ACT_NOTIFY",
     );
     refused(
         |c, _| c["linux"]["sysctl"] = json!({"kernel.pid_max": "1000"}),
@@ -513,6 +558,6 @@ fn bad_configs_are_clear_errors_that_leave_nothing() {
             c["process"]["rlimits"] =
                 json!([{"type": "RLIMIT_NOFILE", "soft": 1048576, "hard": 1048576}])
         },
-        "setrlimit",
+        "CAP_SYS_RESOURCE",
     );
 }

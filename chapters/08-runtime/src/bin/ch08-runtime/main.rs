@@ -63,6 +63,12 @@ enum Command {
     Spec {
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         bundle: PathBuf,
+        /// process.terminal false: the caller's stdio passes through.
+        #[arg(long)]
+        no_terminal: bool,
+        /// process.args (default: sh).
+        #[arg(last = true, value_name = "CMD")]
+        args: Vec<String>,
     },
     /// Create the container; its program waits until `start`.
     Create(BundleArgs),
@@ -139,6 +145,18 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // CVE-2019-5736: a container's first process is a clone of us, and
+    // /proc/PID/exe would be this binary on the host's disk. Before making
+    // one, re-exec from a sealed in-memory copy (chapter 07), as runc does.
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run { .. } | Command::Exec { .. }
+    ) {
+        if let Err(err) = ch07_security::ensure_sealed_exe() {
+            let _ = writeln!(std::io::stderr(), "ch08-runtime: error: {err}");
+            std::process::exit(ch01_chroot::process::exit_code::TOOL_FAILED);
+        }
+    }
     let verbosity = cli.narration.verbosity();
     let log = match RuntimeLog::open(cli.log.as_deref(), cli.log_format, verbosity) {
         Ok(log) => log,
@@ -170,7 +188,11 @@ fn run(cli: &Cli, runtime: &Runtime) -> anyhow::Result<i32> {
         anyhow::bail!("--systemd-cgroup is not supported: this runtime manages cgroupfs paths (configure the cgroupfs cgroup manager)");
     }
     match &cli.command {
-        Command::Spec { bundle } => {
+        Command::Spec {
+            bundle,
+            no_terminal,
+            args,
+        } => {
             let path = bundle.join("config.json");
             if path.exists() {
                 anyhow::bail!(
@@ -178,7 +200,14 @@ fn run(cli: &Cli, runtime: &Runtime) -> anyhow::Result<i32> {
                     path.display()
                 );
             }
-            let text = serde_json::to_string_pretty(&ch08_runtime::template::default_config())?;
+            let mut config = ch08_runtime::template::default_config();
+            if *no_terminal {
+                config["process"]["terminal"] = serde_json::Value::Bool(false);
+            }
+            if !args.is_empty() {
+                config["process"]["args"] = serde_json::json!(args);
+            }
+            let text = serde_json::to_string_pretty(&config)?;
             std::fs::write(&path, text + "\n")
                 .with_context(|| format!("writing {}", path.display()))?;
             Ok(0)
