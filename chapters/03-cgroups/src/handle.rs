@@ -45,6 +45,7 @@ impl Cgroup {
         self.removed = true;
         handle
     }
+    // ANCHOR_END: into_handle
 
     /// Where this cgroup is, to save before anything can go wrong (the guard
     /// still owns the directories).
@@ -99,6 +100,7 @@ impl CgroupHandle {
         }
     }
 
+    // ANCHOR: reopen
     /// A [`Cgroup`] for these directories that does *not* remove them when
     /// dropped: freeze, thaw, kill, join, stats, procs work as usual.
     pub fn open(&self, narrator: &Narrator) -> Cgroup {
@@ -110,7 +112,7 @@ impl CgroupHandle {
     pub fn remove(&self, narrator: &Narrator) -> Result<(), CgroupError> {
         self.rebuild(narrator, false).remove()
     }
-    // ANCHOR_END: into_handle
+    // ANCHOR_END: reopen
 
     fn rebuild(&self, narrator: &Narrator, removed: bool) -> Cgroup {
         Cgroup {

@@ -114,6 +114,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     }
     let linux = spec.linux().clone().unwrap_or_default();
 
+    // ANCHOR: plan_namespaces
     // Namespaces: new ones for clone, paths to join.
     let mut namespaces = Namespaces::none();
     let mut joins = Vec::new();
@@ -145,6 +146,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             }
         }
     }
+    // ANCHOR_END: plan_namespaces
     if !namespaces.mount {
         log.warn("linux.namespaces has no mount namespace: the container gets one anyway (pivot_root must not change the host's root)");
     }
@@ -288,11 +290,18 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     // As runc: after the config's device rules come the runtime's own — the
     // default devices every container gets (/dev/null, /dev/ptmx, /dev/pts/*…)
     // and each node of linux.devices. podman sends just "deny all".
-    restrictions.device_rules.extend(
-        ch07_security::devices::default_rules()
-            .into_iter()
-            .filter(|r| r.allow),
-    );
+    // (Without rules in the config, chapter 07 starts from these defaults already.)
+    if linux
+        .resources()
+        .as_ref()
+        .is_some_and(|r| r.devices().is_some())
+    {
+        restrictions.device_rules.extend(
+            ch07_security::devices::default_rules()
+                .into_iter()
+                .filter(|r| r.allow),
+        );
+    }
     for node in &devices {
         use ch03_cgroups::devices::{Access, DeviceKind, DeviceRule};
         let kind = if node.kind == nix::sys::stat::SFlag::S_IFBLK {

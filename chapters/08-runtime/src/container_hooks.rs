@@ -80,15 +80,6 @@ impl Hooks for OciHooks<'_> {
     // ANCHOR: prepare_rootfs
     fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
         let root = ch02_namespaces::hooks::bind_rootfs(rootfs)?;
-        if let Some(propagation) = self.plan.rootfs_propagation {
-            mount(None::<&str>, &root, None::<&str>, propagation, None::<&str>).map_err(|e| {
-                step_error(
-                    "setting linux.rootfsPropagation".into(),
-                    e,
-                    "use private, slave or shared (and their r- forms)",
-                )
-            })?;
-        }
         // Opened after the bind: the descriptor is the root of the new mount.
         let root_fd = nix::fcntl::open(
             &root,
@@ -107,7 +98,15 @@ impl Hooks for OciHooks<'_> {
             crate::mounts::apply(step, &root_fd, &view).map_err(|(what, errno)| {
                 step_error(what, errno, "check this entry of config.json's mounts (source exists? type known to this kernel?)")
             })?;
+            self.narrator.syscall(
+                &format!("mount({}, {})", step.kind, step.destination.display()),
+                "a mount of config.json, its target resolved inside the rootfs, mounted through /proc/self/fd/N",
+            );
         }
+        self.narrator.syscall(
+            "mknodat(/dev/null, zero, full, random, urandom, tty) + links",
+            "the devices every OCI container gets, and linux.devices",
+        );
         crate::devices::populate(
             &root_fd,
             &self.plan.devices,
@@ -151,9 +150,22 @@ impl Hooks for OciHooks<'_> {
             None,
         )
         .map_err(|e| step_error("sigprocmask".into(), e, "unexpected"))?;
+        // linux.rootfsPropagation, on the container's "/" after pivot_root:
+        // pivot_root refuses a shared root, and chapter 02 made the tree
+        // rprivate first, so no setting here can reach the host.
+        if let Some(propagation) = self.plan.rootfs_propagation {
+            mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>).map_err(|e| {
+                step_error(
+                    "setting linux.rootfsPropagation on /".into(),
+                    e,
+                    "use private, slave or shared (and their r- forms)",
+                )
+            })?;
+        }
         // Still root, /proc/sys still writable: sysctls, the terminal, the OOM score.
         crate::sysctl::write_all(&self.plan.sysctl).map_err(fail)?;
         self.plan.process.apply().map_err(fail)?;
+        crate::process::close_fds_on_exec().map_err(fail)?;
         // Then chapter 07, in its order: paths, rlimits, seccomp, capabilities, user, no_new_privs.
         self.plan
             .restrictions

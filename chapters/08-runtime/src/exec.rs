@@ -44,6 +44,8 @@ impl Hooks for ExecHooks<'_> {
         self.setup.apply().map_err(|(what, errno)| {
             HookError::new(what, Some(errno), "check the exec's process.json")
         })?;
+        crate::process::close_fds_on_exec()
+            .map_err(|(what, errno)| HookError::new(what, Some(errno), "unexpected"))?;
         self.restrictions
             .apply(self.narrator)
             .map_err(ch07_security::hooks::hook_error)

@@ -56,7 +56,6 @@ fn relative(inside: &Path) -> PathBuf {
     out
 }
 
-// ANCHOR: mkdir_in_root
 /// `mkdir -p` inside the root. Each component is looked at in the
 /// directory we hold open (O_NOFOLLOW): a directory is entered, a missing
 /// one made with mkdirat, and a symlink's target is followed *as a path
@@ -72,6 +71,7 @@ pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFail
             .map_err(|e| (done.display().to_string(), e))
     };
     let mut here = reopen(&done)?;
+    // ANCHOR: mkdir_in_root
     while let Some(name) = left.pop_front() {
         if name == ".." {
             done.pop();
@@ -128,6 +128,7 @@ pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFail
             }
         }
     }
+    // ANCHOR_END: mkdir_in_root
     Ok(here)
 }
 
@@ -141,8 +142,6 @@ fn components(path: &Path) -> Vec<std::ffi::OsString> {
         })
         .collect()
 }
-// ANCHOR_END: mkdir_in_root
-
 /// An empty file inside the root to bind a file onto (its directories made
 /// in-root first). An existing file (or whatever a symlink there resolves
 /// to, in-root) is fine as it is.

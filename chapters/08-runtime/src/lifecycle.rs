@@ -150,6 +150,7 @@ impl Runtime {
                 console: true,
             });
         }
+        // ANCHOR: create_spawn
         // 6. Namespaces given by path: we join them, the clone inherits them.
         join_paths(&plan)?;
         // 7. Clone: chapter 02, with the config plugged into its hooks.
@@ -172,6 +173,7 @@ impl Runtime {
         let _ = cgroup.into_handle();
         let _ = devices.into_kept();
         guard.armed = false;
+        // ANCHOR_END: create_spawn
         self.log.info(&format!(
             "created {id}: PID {} waits at the exec FIFO",
             container.pid()

@@ -62,3 +62,25 @@ fn become_terminal(slave: RawFd) -> Result<(), (String, Errno)> {
 pub(crate) fn io_errno(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
+
+// ANCHOR: close_fds
+/// Every descriptor above stderr is marked close-on-exec: whatever the
+/// runtime or its caller had open (a cgroup directory, a pipe, a log) must
+/// not reach the program. An fd of a host directory inherited across execve
+/// is a way out of the rootfs (runc's CVE-2024-21626). Marking rather than
+/// closing keeps the descriptors the last steps before execve still use.
+pub fn close_fds_on_exec() -> Result<(), (String, Errno)> {
+    // Safety: close_range(2) with the CLOEXEC flag only sets flags on our fds.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    Errno::result(done)
+        .map(|_| ())
+        .map_err(|e| ("close_range(3, ~0, CLOSE_RANGE_CLOEXEC)".to_string(), e))
+}
+// ANCHOR_END: close_fds

@@ -44,6 +44,7 @@ pub fn limits(
             ));
         }
     }
+    // ANCHOR: limits_cpu
     if let Some(cpu) = r.cpu() {
         if let Some(shares) = cpu.shares().filter(|s| *s > 0) {
             // The inverse of chapter 03's weight → shares map (2…262144 → 1…10000).
@@ -54,6 +55,7 @@ pub fn limits(
             let period = cpu.period().filter(|p| *p > 0).unwrap_or(100_000);
             limits.cpus = Some(quota as f64 / period as f64);
         }
+        // ANCHOR_END: limits_cpu
         for (set, field) in [
             (
                 cpu.cpus().as_deref().is_some_and(|s| !s.is_empty()),

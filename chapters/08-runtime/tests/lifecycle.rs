@@ -358,3 +358,63 @@ fn spec_writes_a_config_that_runs_and_features_and_version_answer() {
     let version = root.run(&["--version"]);
     assert!(stdout(&version).contains("spec: 1.0.2"));
 }
+
+#[test]
+fn the_init_annotation_puts_chapter_02s_reaping_init_at_pid_1() {
+    if !require_root("the_init_annotation_puts_chapter_02s_reaping_init_at_pid_1") {
+        return;
+    }
+    let root = Root::new();
+    let mut bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "echo $$ $(cat /proc/1/comm); sleep 0.1 & wait; exit 5",
+    ]);
+    bundle.config["annotations"] = serde_json::json!({"run.oci.minibox.init": "true"});
+    let logs = tempfile::tempdir().expect("tempdir");
+    let id = minibox_testkit::unique_name("init");
+    // create, then exit: the init must outlive create (no death signal) and wait at the gate.
+    assert!(root.create(&bundle, &id, logs.path()).status.success());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(root.state(&id)["status"], "created");
+    assert!(root.run(&["start", &id]).status.success());
+    root.wait_status(&id, "stopped");
+    let printed =
+        std::fs::read_to_string(logs.path().join(format!("{id}.out"))).unwrap_or_default();
+    assert_eq!(
+        printed, "2 minibox-init\n",
+        "the program is PID 2, under chapter 02's init"
+    );
+    assert!(root.run(&["delete", &id]).status.success());
+}
+
+#[test]
+fn the_program_inherits_stdio_only_never_the_runtimes_descriptors() {
+    if !require_root("the_program_inherits_stdio_only_never_the_runtimes_descriptors") {
+        return;
+    }
+    let root = Root::new();
+    // `ls` opens the directory it lists: that is the 3.
+    let bundle = Bundle::new(&["ls", "/proc/self/fd"]);
+    bundle.write();
+    let id = minibox_testkit::unique_name("fds");
+    let held = std::fs::File::open("/").expect("an fd for the runtime to inherit");
+    let mut cmd = root.cmd();
+    cmd.args(["run", "--bundle"])
+        .arg(bundle.path())
+        .arg(&id)
+        .stdin(std::process::Stdio::null());
+    // Give the runtime one more descriptor (a host directory!) than stdio.
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&held);
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            // Safety: dup2 between fork and exec, no allocation.
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = minibox_testkit::bounded::output_within(&mut cmd, LIMIT);
+    assert_eq!(stdout(&out), "0\n1\n2\n3\n", "{}", stderr(&out));
+}

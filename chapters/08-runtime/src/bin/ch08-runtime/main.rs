@@ -63,6 +63,12 @@ enum Command {
     Spec {
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         bundle: PathBuf,
+        /// process.terminal false: the caller's stdio passes through.
+        #[arg(long)]
+        no_terminal: bool,
+        /// process.args (default: sh).
+        #[arg(last = true, value_name = "CMD")]
+        args: Vec<String>,
     },
     /// Create the container; its program waits until `start`.
     Create(BundleArgs),
@@ -182,7 +188,11 @@ fn run(cli: &Cli, runtime: &Runtime) -> anyhow::Result<i32> {
         anyhow::bail!("--systemd-cgroup is not supported: this runtime manages cgroupfs paths (configure the cgroupfs cgroup manager)");
     }
     match &cli.command {
-        Command::Spec { bundle } => {
+        Command::Spec {
+            bundle,
+            no_terminal,
+            args,
+        } => {
             let path = bundle.join("config.json");
             if path.exists() {
                 anyhow::bail!(
@@ -190,7 +200,14 @@ fn run(cli: &Cli, runtime: &Runtime) -> anyhow::Result<i32> {
                     path.display()
                 );
             }
-            let text = serde_json::to_string_pretty(&ch08_runtime::template::default_config())?;
+            let mut config = ch08_runtime::template::default_config();
+            if *no_terminal {
+                config["process"]["terminal"] = serde_json::Value::Bool(false);
+            }
+            if !args.is_empty() {
+                config["process"]["args"] = serde_json::json!(args);
+            }
+            let text = serde_json::to_string_pretty(&config)?;
             std::fs::write(&path, text + "\n")
                 .with_context(|| format!("writing {}", path.display()))?;
             Ok(0)
