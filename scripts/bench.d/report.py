@@ -201,7 +201,7 @@ def svg_chart(rows, timings):
             items.append((r, t))
         if items:
             panels.append((title, items))
-    width, label_w, bar_w, row_h, top_pad = 900, 300, 470, 20, 34
+    width, label_w, bar_w, row_h, top_pad = 960, 330, 500, 20, 34
     y = 10
     parts = []
     for title, items in panels:
