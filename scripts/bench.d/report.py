@@ -108,7 +108,7 @@ def metric_tables(rows):
     mem = [r for r in rows if r["group"] == "memory"]
     if mem:
         lines += ["**Memory: peak RSS** (VmHWM of the shim of an idle detached container; "
-                  "`/usr/bin/time -v` of a CLI during a pull)", "", "| | peak RSS |", "|---|---:|"]
+                  "`/usr/bin/time -v` of a CLI during a pull; PSS: the shim's share of pages it shares with others)", "", "| | memory |", "|---|---:|"]
         for r in mem:
             label = f"**{md_escape(r['label'])}**" if OURS.match(r["key"]) else md_escape(r["label"])
             if r["status"] == "na" or not r["value"]:
