@@ -343,3 +343,48 @@ fn a_pull_killed_mid_blob_leaves_no_blob_and_the_next_one_completes() {
     let stderr = pull_ok(&env, &proxy, &image);
     assert!(stderr.contains("Pull complete"), "{stderr}");
 }
+
+#[test]
+fn manifests_are_checked_digest_size_and_type() {
+    if !tools("manifests_are_checked_digest_size_and_type") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("manifest\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let pull = |rule: Rule| {
+        let proxy = FaultProxy::start(&registry.address(), vec![rule]);
+        let out = env.ch06(&["pull", &format!("{}/demo/img:v1", proxy.address())]);
+        assert_eq!(out.status.code(), Some(125));
+        text(&out).1
+    };
+    // One byte changed: it no longer hashes to Docker-Content-Digest.
+    let stderr = pull(rule("/manifests/v1", Fault::FlipByte(20), 1));
+    assert!(
+        stderr.contains(&format!("not {}: refused", image.manifest_digest)),
+        "{stderr}"
+    );
+    // 5 MiB of "manifest": over the cap, not read further.
+    let big = Fault::Rewrite {
+        body: Some(vec![b' '; 5 << 20]),
+        headers: vec![],
+    };
+    let stderr = pull(rule("/manifests/v1", big, 1));
+    assert!(stderr.contains("is larger than 4194304 bytes"), "{stderr}");
+    // The header and the body disagree on what this is.
+    let mislabelled = Fault::Rewrite {
+        body: None,
+        headers: vec![(
+            "Content-Type".into(),
+            "application/vnd.docker.distribution.manifest.v2+json".into(),
+        )],
+    };
+    let stderr = pull(rule("/manifests/v1", mislabelled, 1));
+    assert!(stderr.contains("says Content-Type application/vnd.docker.distribution.manifest.v2+json but the manifest says mediaType"), "{stderr}");
+    assert!(
+        !env.store().join("refs.json").exists()
+            || !std::fs::read_to_string(env.store().join("refs.json"))
+                .unwrap()
+                .contains("demo/img")
+    );
+}

@@ -25,6 +25,11 @@ pub enum Fault {
     Redirect(String),
     /// Send the head and this many body bytes, then nothing for 30 s.
     Stall(usize),
+    /// Replace the body (if given) and these headers.
+    Rewrite {
+        body: Option<Vec<u8>>,
+        headers: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +200,16 @@ fn handle(
             answer.body.truncate(n);
             let length = answer.body.len().to_string();
             answer.set_header("Content-Length", &length);
+        }
+        Some(Fault::Rewrite { body, headers }) => {
+            if let Some(body) = body {
+                answer.body = body;
+                let length = answer.body.len().to_string();
+                answer.set_header("Content-Length", &length);
+            }
+            for (name, value) in headers {
+                answer.set_header(&name, &value);
+            }
         }
         Some(Fault::FlipByte(i)) => {
             if let Some(byte) = answer.body.get_mut(i) {
