@@ -167,8 +167,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 "Image is up to date for"
             };
-            display.print(&format!("Digest: {}", pulled.digest));
-            display.print(&format!("Status: {status} {}", reference.familiar()));
+            display.summary(&format!("Digest: {}", pulled.digest));
+            display.summary(&format!("Status: {status} {}", reference.familiar()));
             narrator.observe(&format!(
                 "{} layer(s) unpacked in {}; image ID {}",
                 pulled.image.layer_digests.len(),
@@ -194,7 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 display.push_event(e)
             })?;
             // docker's last line, word for word.
-            display.print(&format!(
+            display.summary(&format!(
                 "{}: digest: {} size: {}",
                 pushed.tag, pushed.digest, pushed.size
             ));

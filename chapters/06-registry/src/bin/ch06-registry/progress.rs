@@ -58,6 +58,13 @@ impl Display {
         self.bars.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
+    /// docker's summary lines (`Digest: …`, `Status: …`): not with `--quiet`.
+    pub fn summary(&self, text: &str) {
+        if self.narrator.verbosity() != Verbosity::Quiet {
+            self.print(text);
+        }
+    }
+
     /// A line above the bars (or just a line).
     pub fn print(&self, text: &str) {
         match &self.bars() {
