@@ -59,6 +59,15 @@ fn skopeo_pushes_we_pull_identical_digests_and_tree() {
     let theirs = tree(&bundle.join("rootfs"));
     assert_eq!(ours, theirs);
 
+    // `manifest` prints the bytes as served: they hash to the digest; `tags` lists v1.
+    let (manifest, _) = env.ok(&["manifest", &reference]);
+    assert_eq!(
+        minibox_testkit::oci::sha256(manifest.as_bytes()),
+        image.manifest_digest
+    );
+    let (tags, _) = env.ok(&["tags", &format!("{}/demo/busybox", registry.address())]);
+    assert_eq!(tags, "v1\n");
+
     // Pulled again: nothing downloaded.
     let (_, stderr) = env.ok(&["pull", &reference]);
     assert!(stderr.contains("Already exists"), "{stderr}");
