@@ -103,6 +103,7 @@ fn a_dropped_connection_resumes_with_range() {
         "{stderr}"
     );
     assert!(stderr.contains("resuming with Range"), "{stderr}");
+    eprintln!("{stderr}");
 }
 
 #[test]
