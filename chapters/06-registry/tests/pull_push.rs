@@ -172,6 +172,17 @@ fn an_index_gives_this_platform_or_the_one_asked_for() {
         "{stderr}"
     );
 
+    // A lone manifest for another platform: pulled, with a warning, under its own platform.
+    let lone = env.path("lone");
+    layout(&lone, &foreign, "only");
+    let single = format!("{}/multi/foreign:1", registry.address());
+    skopeo_push(&lone, "only", &single, None);
+    let (_, stderr) = env.ok(&["pull", &single]);
+    assert!(
+        stderr.contains(&format!("this image is for {platform}")),
+        "{stderr}"
+    );
+
     let out = env.ch06(&["pull", "--platform", "linux/s390x", &reference]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(125));

@@ -140,6 +140,10 @@ impl Display {
             PullEvent::PlatformChosen { platform, digest } => self
                 .narrator
                 .step(&format!("the index's entry for {platform} is {digest}")),
+            PullEvent::OtherPlatform { wanted, found } => self.narrator.warn(&format!(
+                "this image is for {found}, not {wanted} (it has no index to choose from): \
+                 it runs here only if this machine can execute {found} binaries"
+            )),
             PullEvent::Waiting { digest, size, .. } => {
                 self.add_bar(&digest, size);
                 self.status(&digest, "Waiting");
