@@ -41,6 +41,7 @@ fn big_layer(image: &BuiltImage) -> &minibox_testkit::oci::BuiltLayer {
 
 fn rule(path: &str, fault: Fault, times: usize) -> Rule {
     Rule {
+        method: "GET".into(),
         path_contains: path.to_string(),
         fault,
         times,
@@ -388,4 +389,41 @@ fn manifests_are_checked_digest_size_and_type() {
                 .unwrap()
                 .contains("demo/img")
     );
+}
+
+#[test]
+fn a_push_whose_patch_answer_is_lost_starts_a_new_session() {
+    if !tools("a_push_whose_patch_answer_is_lost_starts_a_new_session") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("upload\n");
+    let source = registry_with(&env, &image, Default::default(), None);
+    let reference = format!("{}/demo/img:v1", source.address());
+    env.ok(&["pull", &reference]);
+    let target = Registry::start(Default::default());
+    // The registry gets the bytes; we never hear its 202.
+    let proxy = FaultProxy::start(
+        &target.address(),
+        vec![Rule {
+            method: "PATCH".into(),
+            path_contains: "/blobs/uploads/".into(),
+            fault: Fault::Swallow,
+            times: 1,
+        }],
+    );
+    let destination = format!("{}/copy/img:v1", proxy.address());
+    let (_, stderr) = env.ok(&["push", &reference, &destination]);
+    assert!(
+        stderr.contains("uploading it again in a new session"),
+        "{stderr}"
+    );
+    let back = env.path("back");
+    let index = skopeo_pull(
+        &format!("{}/copy/img:v1", target.address()),
+        &back,
+        "v1",
+        None,
+    );
+    assert_eq!(index_digest(&index), image.manifest_digest);
 }

@@ -25,6 +25,8 @@ pub enum Fault {
     Redirect(String),
     /// Send the head and this many body bytes, then nothing for 30 s.
     Stall(usize),
+    /// Forward the request, then close without any answer.
+    Swallow,
     /// Replace the body (if given) and these headers.
     Rewrite {
         body: Option<Vec<u8>>,
@@ -34,7 +36,9 @@ pub enum Fault {
 
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// Matches GET requests whose path contains this.
+    /// The method it matches (GET for downloads, PATCH for uploads…).
+    pub method: String,
+    /// Matches requests whose path contains this.
     pub path_contains: String,
     pub fault: Fault,
     /// How many matching requests it breaks (then it is spent).
@@ -110,13 +114,10 @@ impl Drop for FaultProxy {
 }
 
 fn take_fault(rules: &Mutex<Vec<Rule>>, method: &str, target: &str) -> Option<Fault> {
-    if method != "GET" {
-        return None;
-    }
     let mut rules = rules.lock().unwrap();
     let rule = rules
         .iter_mut()
-        .find(|r| r.times > 0 && target.contains(&r.path_contains))?;
+        .find(|r| r.times > 0 && r.method == method && target.contains(&r.path_contains))?;
     rule.times -= 1;
     Some(rule.fault.clone())
 }
@@ -184,6 +185,10 @@ fn handle(
             let _ = client.write_all(&answer.head_bytes());
             let _ = client.write_all(&answer.body[..n]);
             let _ = client.flush();
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        Some(Fault::Swallow) => {
             let _ = client.shutdown(std::net::Shutdown::Both);
             return;
         }

@@ -197,6 +197,10 @@ impl Display {
                     bar.set_position(sent);
                 }
             }
+            PushEvent::Restarting { digest, reason } => self.narrator.warn(&format!(
+                "{}: {reason}; uploading it again in a new session",
+                digest.short()
+            )),
             PushEvent::Pushed { digest } => self.finish(&digest, "Pushed"),
         }
     }
