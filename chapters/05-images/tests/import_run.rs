@@ -334,3 +334,53 @@ fn docker_v2_schema2_manifests_and_manifest_lists_are_understood() {
     assert_eq!(info["Manifest"]["Digest"], manifest_digest);
     assert_eq!(info["Manifest"]["Target"], list_digest);
 }
+
+#[test]
+fn a_numeric_user_runs_the_command_and_history_lists_the_steps() {
+    if !require_root("a_numeric_user_runs_the_command_and_history_lists_the_steps") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let image = ImageBuilder::new()
+        .layer(base_layer())
+        .layer(top_layer())
+        .user("1000:1000")
+        .cmd(&[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "id -u; id -g; id -G; touch /data/mine && stat -c %u /data/mine",
+        ])
+        .build();
+    let layout = layout_with(&scratch, "layout", &image, "v1");
+    scratch.ok(&["import", layout.to_str().unwrap(), "user:1"]);
+    // Supplementary groups are dropped too: only the image's group remains.
+    assert_eq!(
+        scratch.ok(&["run", "-q", "user:1"]),
+        "1000\n1000\n1000\n1000\n"
+    );
+    let history = scratch.ok(&["history", "user:1"]);
+    let rows: Vec<&str> = history.lines().collect();
+    assert_eq!(rows.len(), 3, "{history}");
+    assert!(
+        rows[1].starts_with(&image.config_digest[7..19]) && rows[1].contains("layer 1"),
+        "{history}"
+    );
+    assert!(
+        rows[2].starts_with("<missing>") && rows[2].contains("layer 0"),
+        "{history}"
+    );
+
+    // A named user is refused with what to do, before anything starts.
+    let named = ImageBuilder::new()
+        .layer(base_layer())
+        .user("nobody")
+        .cmd(&["/bin/busybox", "true"])
+        .build();
+    let layout = layout_with(&scratch, "named", &named, "v1");
+    scratch.ok(&["import", layout.to_str().unwrap(), "named:1"]);
+    let output = scratch.cli(&["run", "-q", "named:1"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(125));
+    assert!(stderr.contains("only numeric UID[:GID]"), "{stderr}");
+}
