@@ -38,6 +38,8 @@ pub struct RegistryOptions {
     pub auth: RegistryAuth,
     /// A pull-through cache of this upstream URL (`proxy: remoteurl:`).
     pub proxy_remote_url: Option<String>,
+    /// Serve https with this (certificate, key) PEM pair.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A running registry; stopped and its storage removed on drop.
@@ -184,6 +186,13 @@ fn config_yaml(dir: &Path, port: u16, options: &RegistryOptions) -> String {
          http:\n  addr: 127.0.0.1:{port}\n  secret: minibox-test-secret\n",
         storage.display()
     );
+    if let Some((cert, key)) = &options.tls {
+        yaml += &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+    }
     match &options.auth {
         RegistryAuth::Open => {}
         RegistryAuth::Htpasswd { file } => {

@@ -113,6 +113,7 @@ fn populate(root: &Path, busybox: &Path, applets: &[String]) -> Result<(), Rootf
         fs::create_dir_all(&path).map_err(io("creating", &path))?;
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io("chmod", &path))?;
     }
+    // ANCHOR: busybox_links
     // One real binary…
     let bin = root.join("bin/busybox");
     fs::copy(busybox, &bin).map_err(io("copying busybox to", &bin))?;
@@ -128,6 +129,7 @@ fn populate(root: &Path, busybox: &Path, applets: &[String]) -> Result<(), Rootf
         }
         symlink("/bin/busybox", &link).map_err(io("linking", &link))?;
     }
+    // ANCHOR_END: busybox_links
     for (file, text) in [
         (
             "etc/passwd",

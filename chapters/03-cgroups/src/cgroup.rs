@@ -85,6 +85,7 @@ impl Cgroup {
             removed: false,
             locks: Vec::new(),
         };
+        // ANCHOR: create_by_layout
         // From here on, an error drops `cgroup`, which removes what was made.
         match layout.kind {
             LayoutKind::Unified => {
@@ -119,6 +120,7 @@ impl Cgroup {
         cgroup.apply(limits)?;
         Ok(cgroup)
     }
+    // ANCHOR_END: create_by_layout
     // ANCHOR_END: create
 
     fn create_v2(

@@ -14,6 +14,7 @@ const FREEZE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Cgroup {
     // ANCHOR: freeze
+    // ANCHOR: freeze_only
     /// Stops every process of the group where it stands (no signal the
     /// processes could see or catch), and waits until the kernel says frozen.
     pub fn freeze(&self) -> Result<(), CgroupError> {
@@ -44,6 +45,7 @@ impl Cgroup {
         }
     }
 
+    // ANCHOR_END: freeze_only
     /// Lets the group run again.
     pub fn thaw(&self) -> Result<(), CgroupError> {
         let dir = self.freezer_dir()?;
@@ -86,6 +88,7 @@ impl Cgroup {
     }
 
     // ANCHOR: kill
+    // ANCHOR: kill_v2
     /// SIGKILLs every process in the group, forks in flight included.
     pub fn kill(&self) -> Result<(), CgroupError> {
         // v2 (Linux 5.14): one write, and the kernel kills the whole subtree
@@ -101,6 +104,8 @@ impl Cgroup {
                 );
             }
         }
+        // ANCHOR_END: kill_v2
+        // ANCHOR: kill_v1
         // v1 (or v2 before 5.14): read cgroup.procs and signal each PID. A
         // process could fork between the read and the kill, so freeze first:
         // frozen tasks cannot fork, and SIGKILL takes effect on thaw.
@@ -131,6 +136,7 @@ impl Cgroup {
         }
         result
     }
+    // ANCHOR_END: kill_v1
     // ANCHOR_END: kill
 
     /// Kills the group and waits (bounded) until cgroup.procs is empty.

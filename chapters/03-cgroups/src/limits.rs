@@ -37,9 +37,16 @@ impl Limits {
     }
 
     /// v2's `cpu.weight` (1…10000, default 100) as v1's `cpu.shares`
-    /// (2…262144, default 1024): the linear map runc, crun and systemd use,
-    /// which sends 1 → 2, 100 → 2597 (not 1024!) and 10000 → 262144; the other
-    /// way, docker's default 1024 shares become weight 39.
+    /// (2…262144, default 1024). We invert the linear shares → weight map
+    /// that runc used before 1.3.2 and crun before 1.23
+    /// (weight = 1 + (shares − 2) × 9999 / 262142), so the shares we write
+    /// convert back to exactly the weight asked for. It keeps the ends
+    /// (1 ↔ 2, 10000 ↔ 262144) but not the defaults: weight 100 becomes 2597
+    /// shares, 2.5× a default v1 sibling (and the old map sent docker's
+    /// 1024 shares to weight 39). systemd maps proportionally
+    /// (shares = weight × 1024 / 100, so 100 ↔ 1024), and runc ≥ 1.3.2 and
+    /// crun ≥ 1.23 moved to a log-quadratic map that keeps 1024 ↔ 100 too
+    /// (opencontainers/cgroups#20, crun#1767, runc#4772).
     pub fn cpu_shares(&self) -> Option<u64> {
         self.cpu_weight
             .map(|weight| 2 + (weight.saturating_sub(1) * 262_142) / 9_999)

@@ -37,6 +37,7 @@ const V1_UNLIMITED: u64 = 1 << 62;
 
 impl Cgroup {
     // ANCHOR: stats
+    // ANCHOR: stats_memory
     /// Reads every counter this host has, from whichever directory holds it.
     pub fn stats(&self) -> Stats {
         let mut s = Stats::default();
@@ -69,6 +70,8 @@ impl Cgroup {
                 }
             }
         }
+        // ANCHOR_END: stats_memory
+        // ANCHOR: stats_cpu_pids
         if let Some(dir) = self.dir_for("cpuacct") {
             s.cpu_usage = match dir.version {
                 Version::V2 => {
@@ -95,6 +98,7 @@ impl Cgroup {
         }
         s
     }
+    // ANCHOR_END: stats_cpu_pids
     // ANCHOR_END: stats
 }
 

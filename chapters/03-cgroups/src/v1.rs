@@ -36,6 +36,7 @@ pub(crate) fn write_limits(
     narrator: &Narrator,
 ) -> Result<(), CgroupError> {
     let path = &dir.path;
+    // ANCHOR: v1_memory
     if let (Some(bytes), true) = (limits.memory_bytes, dir.serves("memory")) {
         files::write(
             path,
@@ -58,6 +59,8 @@ pub(crate) fn write_limits(
             narrator.observe("no memory.memsw.* files: this kernel does not account swap, so only RAM is limited");
         }
     }
+    // ANCHOR_END: v1_memory
+    // ANCHOR: v1_cpu
     if dir.serves("cpu") {
         if let Some(quota) = limits.cpu_quota_us() {
             files::write(
@@ -85,6 +88,7 @@ pub(crate) fn write_limits(
             )?;
         }
     }
+    // ANCHOR_END: v1_cpu
     if let (Some(pids), true) = (limits.pids, dir.serves("pids")) {
         files::write(
             path,

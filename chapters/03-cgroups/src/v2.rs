@@ -16,6 +16,7 @@ use ch01_chroot::Narrator;
 use std::path::{Path, PathBuf};
 
 // ANCHOR: subtree_control
+// ANCHOR: subtree_levels
 /// Makes `controllers` available to `spot.dir`: from the hierarchy's root
 /// down to its parent, creates missing directories and writes `+memory`,
 /// `+cpu`, `+pids` into each level's `cgroup.subtree_control`.
@@ -50,6 +51,7 @@ pub(crate) fn enable_down_to(
                 }
             }
         }
+        // ANCHOR_END: subtree_levels
         // Errors (ENOENT: another container's cleanup just removed this
         // shared parent) go up, and the caller starts again from the top.
         let offered = words(&level.join("cgroup.controllers"))?;
@@ -67,6 +69,7 @@ pub(crate) fn enable_down_to(
                 already.join(" ")
             ));
         }
+        // ANCHOR: subtree_enable
         for controller in wanted {
             if already.contains(&controller) {
                 kept.push(controller);
@@ -96,6 +99,7 @@ pub(crate) fn enable_down_to(
                 Err(err) => narrator.warn(&format!("no {controller} accounting: {err}")),
             }
         }
+        // ANCHOR_END: subtree_enable
         wanted = kept;
     }
     Ok(wanted.into_iter().map(String::from).collect())
@@ -136,6 +140,7 @@ fn flag_for(controller: &str) -> &'static str {
 }
 
 // ANCHOR: v2_limits
+// ANCHOR: v2_memory
 /// The limits, in v2's words.
 pub(crate) fn write_limits(
     dir: &CgroupDir,
@@ -162,6 +167,8 @@ pub(crate) fn write_limits(
             )?;
         }
     }
+    // ANCHOR_END: v2_memory
+    // ANCHOR: v2_cpu_pids
     if dir.serves("cpu") {
         if let Some(quota) = limits.cpu_quota_us() {
             files::write(
@@ -191,6 +198,7 @@ pub(crate) fn write_limits(
             narrator,
         )?;
     }
+    // ANCHOR_END: v2_cpu_pids
     Ok(())
 }
 // ANCHOR_END: v2_limits

@@ -70,6 +70,7 @@ fn walk(
 ) -> Result<(), OverlayError> {
     let dir = upper.join(rel_dir);
     let entries = std::fs::read_dir(&dir).map_err(OverlayError::io("reading", &dir))?;
+    // ANCHOR: diff_walk_entries
     for entry in entries {
         let entry = entry.map_err(OverlayError::io("reading", &dir))?;
         let rel = rel_dir.join(entry.file_name());
@@ -101,6 +102,7 @@ fn walk(
         }
         walk(upper, &rel, lower, xattrs, changes)?;
     }
+    // ANCHOR_END: diff_walk_entries
     Ok(())
 }
 // ANCHOR_END: diff

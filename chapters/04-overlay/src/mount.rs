@@ -18,6 +18,7 @@ use std::path::Path;
 /// relative paths — the container child is single-threaded after fork(2).
 /// (containerd, written in multi-threaded Go, mounts from a dedicated thread
 /// that first calls unshare(CLONE_FS) to get a working directory of its own.)
+// ANCHOR: mount_overlay_body
 pub fn mount_overlay(plan: &MountPlan, target: &Path) -> Result<(), OverlayError> {
     // `target` must not be taken relative to the directory we are about to enter.
     let target = std::path::absolute(target).map_err(OverlayError::io("resolving", target))?;
@@ -53,6 +54,7 @@ fn mount_now(plan: &MountPlan, target: &Path) -> Result<(), Errno> {
         Some(plan.options.as_str()),
     )
 }
+// ANCHOR_END: mount_overlay_body
 // ANCHOR_END: mount_overlay
 
 /// What an errno from mounting overlayfs usually means.

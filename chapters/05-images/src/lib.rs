@@ -4,9 +4,11 @@
 //! An image is a few tar archives (layers), a JSON config and a JSON
 //! manifest that names them all by sha256. This library is the engine's
 //! image store: blobs addressed by digest ([`store`]), names for images
-//! ([`reference`], kept in the store's refs), the manifest for this machine
+//! ([`reference`](mod@reference), kept in the store's refs), the manifest for this machine
 //! ([`platform`], [`media`]), and each layer unpacked once into a directory
-//! of its own ([`unpack`]) that chapter 04 stacks with overlayfs.
+//! of its own ([`unpack`]) that chapter 04 stacks with overlayfs. Images get
+//! in without a registry through [`import`] and out through [`export`];
+//! [`inspect`] and [`run`] read what their config says.
 
 pub mod compression;
 pub mod digest;

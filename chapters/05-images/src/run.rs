@@ -18,7 +18,7 @@ pub struct ProcessConfig {
 pub enum RunConfigError {
     #[error("the image has no Entrypoint or Cmd: give the command to run after `--`")]
     NoCommand,
-    #[error("the image's User is {0:?}: only numeric UID[:GID] is supported so far — run as another user with a numeric `--user` or rebuild with `USER 1000:1000`")]
+    #[error("the image's User is {0:?}: only numeric UID[:GID] is supported so far (names need the image's /etc/passwd) — rebuild it with a numeric USER, e.g. `USER 65534:65534`")]
     NamedUser(String),
 }
 

@@ -248,3 +248,86 @@ fn sixteen_processes_naming_the_same_image_at_once_all_keep_their_name() {
     assert_blobs_complete(&scratch.store());
     assert_eq!(scratch.ok(&["run", "-q", "same:15"]), "image 0\n");
 }
+
+#[test]
+fn gc_waits_for_a_running_container_before_it_deletes_its_layers() {
+    if !require_root("gc_waits_for_a_running_container_before_it_deletes_its_layers") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let image = ImageBuilder::new()
+        .layer(base_layer())
+        .layer(Layer::new().file("own", b"x\n", 0o644))
+        .build();
+    let layout = layout_with(&scratch, "layout", &image, "v1");
+    scratch.ok(&["import", layout.to_str().unwrap(), "busy:1"]);
+    // The running container's ch05-images holds the store's lock, shared.
+    let mut container = Command::new(env!("CARGO_BIN_EXE_ch05-images"))
+        .arg("--root")
+        .arg(scratch.store())
+        .args([
+            "run",
+            "-q",
+            "busy:1",
+            "--",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "echo running; exec /bin/busybox sleep 600",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(container.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "running\n");
+    // rmi removes the name at once; its gc must wait for the container.
+    let mut rmi = spawn_cli(&scratch, &["rmi", "busy:1"]);
+    let refs = scratch.store().join("refs.json");
+    let start = Instant::now();
+    while std::fs::read_to_string(&refs).unwrap().contains("busy")
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !std::fs::read_to_string(&refs).unwrap().contains("busy"),
+        "rmi never removed the name"
+    );
+    assert!(
+        rmi.try_wait().unwrap().is_none(),
+        "gc finished while the container ran"
+    );
+    assert_eq!(
+        std::fs::read_dir(scratch.store().join("layers/sha256"))
+            .unwrap()
+            .count(),
+        2,
+        "layers went while in use"
+    );
+    // SIGTERM is forwarded to the container; when it is gone, gc goes ahead.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(container.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    container.wait().unwrap();
+    wait_ok(rmi, "rmi");
+    assert_eq!(
+        std::fs::read_dir(scratch.store().join("layers/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(scratch.store().join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

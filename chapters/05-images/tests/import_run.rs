@@ -287,3 +287,100 @@ fn from_scratch_one_static_binary_is_a_whole_image() {
         ["busybox", "dev", "proc", "sys"]
     );
 }
+
+#[test]
+fn docker_v2_schema2_manifests_and_manifest_lists_are_understood() {
+    if !require_root("docker_v2_schema2_manifests_and_manifest_lists_are_understood") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let built = ImageBuilder::new()
+        .layer(Layer::new().host_file("busybox", &busybox(), 0o755))
+        .entrypoint(&["/busybox", "echo", "schema 2"])
+        .build();
+    // The same config and layer, described with Docker's media types, inside a manifest list.
+    let dir = scratch.path("docker-types");
+    let layout = OciLayout::create(&dir).add(&built, "unused");
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "digest": built.config_digest, "size": built.config.len() },
+        "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": built.layers[0].digest, "size": built.layers[0].blob.len() }],
+    }))
+    .unwrap();
+    let manifest_digest = minibox_testkit::oci::sha256(&manifest);
+    std::fs::write(layout.blob_path(&manifest_digest), &manifest).unwrap();
+    let mut platform = serde_json::json!({ "os": "linux", "architecture": host_architecture() });
+    if host_architecture() == "arm64" {
+        platform["variant"] = serde_json::json!("v8");
+    }
+    let list = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [{ "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": manifest_digest, "size": manifest.len(), "platform": platform }],
+    }))
+    .unwrap();
+    let list_digest = minibox_testkit::oci::sha256(&list);
+    std::fs::write(layout.blob_path(&list_digest), &list).unwrap();
+    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json", "digest": list_digest, "size": list.len(),
+        "annotations": { "org.opencontainers.image.ref.name": "docker.io/library/dockerish:1" } }] });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let name = scratch.ok(&["import", dir.to_str().unwrap()]);
+    assert_eq!(name.trim(), "docker.io/library/dockerish:1");
+    assert_eq!(scratch.ok(&["run", "-q", "dockerish:1"]), "schema 2\n");
+    let info = inspect(&scratch, "dockerish:1");
+    assert_eq!(info["Manifest"]["Digest"], manifest_digest);
+    assert_eq!(info["Manifest"]["Target"], list_digest);
+}
+
+#[test]
+fn a_numeric_user_runs_the_command_and_history_lists_the_steps() {
+    if !require_root("a_numeric_user_runs_the_command_and_history_lists_the_steps") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let image = ImageBuilder::new()
+        .layer(base_layer())
+        .layer(top_layer())
+        .user("1000:1000")
+        .cmd(&[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "id -u; id -g; id -G; touch /data/mine && stat -c %u /data/mine",
+        ])
+        .build();
+    let layout = layout_with(&scratch, "layout", &image, "v1");
+    scratch.ok(&["import", layout.to_str().unwrap(), "user:1"]);
+    // Supplementary groups are dropped too: only the image's group remains.
+    assert_eq!(
+        scratch.ok(&["run", "-q", "user:1"]),
+        "1000\n1000\n1000\n1000\n"
+    );
+    let history = scratch.ok(&["history", "user:1"]);
+    let rows: Vec<&str> = history.lines().collect();
+    assert_eq!(rows.len(), 3, "{history}");
+    assert!(
+        rows[1].starts_with(&image.config_digest[7..19]) && rows[1].contains("layer 1"),
+        "{history}"
+    );
+    assert!(
+        rows[2].starts_with("<missing>") && rows[2].contains("layer 0"),
+        "{history}"
+    );
+
+    // A named user is refused with what to do, before anything starts.
+    let named = ImageBuilder::new()
+        .layer(base_layer())
+        .user("nobody")
+        .cmd(&["/bin/busybox", "true"])
+        .build();
+    let layout = layout_with(&scratch, "named", &named, "v1");
+    scratch.ok(&["import", layout.to_str().unwrap(), "named:1"]);
+    let output = scratch.cli(&["run", "-q", "named:1"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(125));
+    assert!(stderr.contains("only numeric UID[:GID]"), "{stderr}");
+}

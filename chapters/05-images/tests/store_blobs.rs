@@ -90,3 +90,11 @@ fn a_writer_verifies_size_and_digest_and_leaves_nothing_when_wrong() {
     writer.commit().unwrap();
     assert_eq!(entries(&tmp), 0);
 }
+
+#[test]
+fn a_store_and_its_writers_can_be_shared_with_download_threads() {
+    fn shareable<T: Send + Sync>() {}
+    fn sendable<T: Send>() {}
+    shareable::<Store>();
+    sendable::<ch05_images::store::BlobWriter>();
+}

@@ -101,6 +101,7 @@ fn absolute_names_are_contained() {
     );
 }
 
+// ANCHOR: symlink_to_root
 #[test]
 fn a_symlink_to_the_root_is_followed_inside() {
     hostile(
@@ -124,6 +125,7 @@ fn a_symlink_to_the_root_is_followed_inside() {
         },
     );
 }
+// ANCHOR_END: symlink_to_root
 
 #[test]
 fn a_symlink_to_a_host_directory_is_followed_inside() {

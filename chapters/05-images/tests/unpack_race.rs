@@ -67,7 +67,7 @@ fn swapping_a_directory_for_a_symlink_never_escapes() {
 
     // Ours.
     let mut layer = Layer::new();
-    for i in 0..200 {
+    for i in 0..100 {
         layer.file(&format!("d/f{i}"), b"inside\n");
         layer.file(&format!("d/sub/g{i}"), b"inside\n");
     }
@@ -82,7 +82,8 @@ fn swapping_a_directory_for_a_symlink_never_escapes() {
         let swaps = swapper(&dest, stop.clone());
         let started = Instant::now();
         let (mut runs, mut failed) = (0, 0);
-        while started.elapsed() < RACE {
+        // At least a few whole unpacks, however slow a loaded machine is.
+        while started.elapsed() < RACE || runs < 3 {
             // Errors are allowed (the tree changes under us); escapes are not.
             if scratch.unpack(&blob, Compression::None, resolver).is_err() {
                 failed += 1;
@@ -93,7 +94,7 @@ fn swapping_a_directory_for_a_symlink_never_escapes() {
         let swaps = swaps.join().unwrap();
         eprintln!("{resolver:?}: {runs} unpacks ({failed} failed) against {swaps} swaps");
         assert!(
-            swaps > 100 && runs > 2,
+            swaps > 100,
             "{resolver:?}: the race did not run ({runs} unpacks, {swaps} swaps)"
         );
         assert_eq!(

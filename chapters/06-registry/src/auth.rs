@@ -127,7 +127,6 @@ impl Auth {
     }
     // ANCHOR_END: header
 
-    // ANCHOR: token
     /// `GET realm?service=…&scope=…`, with Basic credentials if we have some.
     fn fetch_token(
         &self,
@@ -137,6 +136,7 @@ impl Auth {
         service: Option<&str>,
         scopes: &[String],
     ) -> Result<Token, RegistryError> {
+        // ANCHOR: token_request
         let plain_http = realm.to_ascii_lowercase().starts_with("http://");
         let secure = realm.to_ascii_lowercase().starts_with("https://");
         if !(secure || plain_http && transport.plain_http_allowed(registry)) {
@@ -173,8 +173,9 @@ impl Auth {
                 method: "GET".into(),
                 host: crate::transport::host_of(&url).to_string(),
                 url: url.clone(),
-                source: Box::new(source),
+                cause: Box::new(source),
             })?;
+        // ANCHOR_END: token_request
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RegistryError::TokenRefused {
@@ -195,6 +196,7 @@ impl Auth {
             .map_err(|e| malformed(e.to_string()))?;
         let json: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+        // ANCHOR: token_response
         // Docker's token spec says `token`; OAuth2 says `access_token`; servers send either or both.
         let value = json
             .get("token")
@@ -214,8 +216,8 @@ impl Auth {
             value: value.to_string(),
             expires,
         })
+        // ANCHOR_END: token_response
     }
-    // ANCHOR_END: token
 }
 
 /// Percent-encodes a query value (everything but RFC 3986's unreserved characters).

@@ -28,7 +28,6 @@ impl BlobSink for ch05_images::store::BlobWriter {
 }
 
 impl Client {
-    // ANCHOR: download
     /// Downloads blob `digest` (`size` bytes) into `sink`, resuming with
     /// `Range` after a dropped connection; `progress` hears the bytes so far.
     /// The caller verifies the digest (the store's commit does).
@@ -46,6 +45,7 @@ impl Client {
             repository: remote.name(),
             action: "pull",
         };
+        // ANCHOR: download
         let mut resumes = Retrier::new(self.transport.retry_policy());
         loop {
             let start = sink.written();
@@ -79,7 +79,9 @@ impl Client {
                     0
                 }
                 _ => return Err(status_error("GET", &url, &mut response, &subject)),
+                // ANCHOR_END: download
             };
+            // ANCHOR: resume
             let body = response.body_mut().with_config().limit(u64::MAX).reader();
             let copied = copy_into(body, skip, size - start, sink, progress);
             let written = sink.written();
@@ -93,7 +95,7 @@ impl Client {
                 return Err(RegistryError::Read {
                     what,
                     url,
-                    source: std::io::Error::other(format!(
+                    cause: std::io::Error::other(format!(
                         "{failure}; giving up after {} tries",
                         resumes.tries()
                     )),
@@ -104,9 +106,9 @@ impl Client {
                 wait.as_secs_f64()
             ));
             std::thread::sleep(wait);
+            // ANCHOR_END: resume
         }
     }
-    // ANCHOR_END: download
 }
 
 /// Copies at most `want` bytes of `body` (after skipping `skip`) into `sink`.

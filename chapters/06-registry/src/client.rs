@@ -109,7 +109,7 @@ pub struct Client {
     pub auth: Auth,
 }
 
-/// A response, the URL it answered (after redirects), and its status.
+/// A response whose body is still to be read.
 pub type Response = http::Response<ureq::Body>;
 
 impl Client {
@@ -125,38 +125,34 @@ impl Client {
         }
     }
 
-    // ANCHOR: ping
     /// `GET /v2/`: is this a registry, which scheme works, and how does it
     /// want us to authenticate (a 401's `WWW-Authenticate`)?
     pub fn ping(&self, registry: &str) -> Result<Endpoint, RegistryError> {
-        // Plain http only for loopback; `--insecure` registries try https first.
-        let schemes: &[&str] = if crate::transport::is_loopback(registry) {
-            &["http"]
-        } else if self.transport.is_insecure(registry) {
-            &["https", "http"]
-        } else {
-            &["https"]
+        let endpoint = |scheme: &str| Endpoint {
+            registry: registry.to_string(),
+            base: format!("{scheme}://{registry}"),
         };
-        let mut last_error = None;
-        for scheme in schemes {
-            let endpoint = Endpoint {
-                registry: registry.to_string(),
-                base: format!("{scheme}://{registry}"),
-            };
-            match self.ping_endpoint(&endpoint) {
-                Ok(()) => return Ok(endpoint),
-                Err(e @ RegistryError::Connection { .. }) => last_error = Some(e),
-                Err(e) => return Err(e),
+        // `--insecure`: https without verifying the certificate, else plain http.
+        if self.transport.is_insecure(registry) {
+            let https = endpoint("https");
+            match self.ping_endpoint(&https) {
+                Err(RegistryError::Connection { .. }) => {}
+                other => return other.map(|()| https),
             }
+            let http = endpoint("http");
+            return self.ping_endpoint(&http).map(|()| http);
         }
-        Err(last_error.unwrap_or_else(|| RegistryError::Status {
-            method: "GET".into(),
-            url: format!("{registry}/v2/"),
-            status: 0,
-            detail: String::new(),
-        }))
+        // Loopback speaks plain http; everything else verified https only.
+        let scheme = if crate::transport::is_loopback(registry) {
+            "http"
+        } else {
+            "https"
+        };
+        let only = endpoint(scheme);
+        self.ping_endpoint(&only).map(|()| only)
     }
 
+    // ANCHOR: ping
     /// The ping for a known endpoint (a mirror's URL).
     pub fn ping_endpoint(&self, endpoint: &Endpoint) -> Result<(), RegistryError> {
         let url = endpoint.url("");
@@ -170,6 +166,15 @@ impl Client {
                 Some(challenge) => self.auth.learn(&endpoint.registry, challenge),
                 None => Ok(()),
             },
+            // Go's TLS servers answer plain http with a 400.
+            400 if url.starts_with("http://") => Err(RegistryError::Status {
+                method: "GET".into(),
+                url,
+                status: 400,
+                detail: ": is it an https registry? One with a self-signed certificate \
+                         needs --insecure REGISTRY"
+                    .into(),
+            }),
             status => Err(RegistryError::Status {
                 method: "GET".into(),
                 url,
@@ -180,7 +185,6 @@ impl Client {
     }
     // ANCHOR_END: ping
 
-    // ANCHOR: call
     /// Sends what `build` makes for `url` with the `Authorization` the
     /// registry wants for `scopes`; a 401 teaches us the challenge and is
     /// answered once; redirects of GET and HEAD are followed.
@@ -192,61 +196,70 @@ impl Client {
         build: impl Fn(&str) -> Exchange<'a>,
     ) -> Result<(Response, String), RegistryError> {
         let registry = &endpoint.registry;
+        let method = build(url).method;
         let mut authorization = self.auth.header(&self.transport, registry, scopes)?;
         let mut answered_401 = false;
         let mut url = url.to_string();
         let mut redirects = 0;
         loop {
+            // ANCHOR: call
+            // Authorization is for the registry: never for another host.
             let same_origin = origin_of(&url) == origin_of(&endpoint.base);
+            let credential = authorization.as_ref().filter(|_| same_origin);
             let response = self
                 .transport
-                .send_retrying(|| {
-                    let exchange = build(&url);
-                    match (&authorization, same_origin) {
-                        // Authorization is for the registry: never for another host.
-                        (Some(value), true) => exchange.header("Authorization", value.clone()),
-                        _ => exchange,
-                    }
+                .send_retrying(|| match credential {
+                    Some(value) => build(&url).header("Authorization", value.clone()),
+                    None => build(&url),
                 })
-                .map_err(|source| connection_error(build(&url).method.as_str(), &url, source))?;
+                .map_err(|source| connection_error(method.as_str(), &url, source))?;
             let status = response.status().as_u16();
-            if status == 401 && same_origin && !answered_401 {
+            if status == 401 && same_origin {
+                if answered_401 {
+                    return Err(self.unauthorized(registry, url)?);
+                }
+                // Learn the challenge, then ask once more with what it wants.
                 answered_401 = true;
                 if let Some(challenge) = header(&response, "www-authenticate") {
                     self.auth.learn(registry, challenge)?;
                 }
                 self.auth.forget_token(registry, scopes);
                 authorization = self.auth.header(&self.transport, registry, scopes)?;
-                if authorization.is_some() {
-                    continue;
+                if authorization.is_none() {
+                    return Err(self.unauthorized(registry, url)?);
                 }
+                continue;
             }
-            if status == 401 && same_origin {
-                return Err(match self.auth.credentials(registry)? {
-                    Some(c) => RegistryError::BadCredentials {
-                        registry: registry.clone(),
-                        url,
-                        username: c.username,
-                    },
-                    None => RegistryError::NeedsLogin {
-                        registry: registry.clone(),
-                        url,
-                    },
-                });
-            }
+            // ANCHOR_END: call
+            // ANCHOR: redirect
             let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
-            let method = build(&url).method;
-            if redirect && (method == Method::GET || method == Method::HEAD) && redirects < 5 {
-                if let Some(location) = header(&response, "location") {
-                    url = resolve_location(&url, location);
+            let follow = redirect && matches!(method, Method::GET | Method::HEAD) && redirects < 5;
+            let location = header(&response, "location").filter(|_| follow);
+            match location.map(|l| resolve_location(&url, l)) {
+                Some(next) => {
+                    url = next;
                     redirects += 1;
-                    continue;
                 }
+                None => return Ok((response, url)),
             }
-            return Ok((response, url));
+            // ANCHOR_END: redirect
         }
     }
-    // ANCHOR_END: call
+
+    /// A 401 we cannot answer: log in, or the credentials we sent are wrong.
+    fn unauthorized(&self, registry: &str, url: String) -> Result<RegistryError, RegistryError> {
+        Ok(match self.auth.credentials(registry)? {
+            Some(c) => RegistryError::BadCredentials {
+                registry: registry.to_string(),
+                url,
+                username: c.username,
+            },
+            None => RegistryError::NeedsLogin {
+                registry: registry.to_string(),
+                url,
+            },
+        })
+    }
 }
 
 /// A header's value as text.
@@ -259,7 +272,7 @@ pub(crate) fn connection_error(method: &str, url: &str, source: ureq::Error) -> 
         method: method.to_string(),
         url: url.to_string(),
         host: host_of(url).to_string(),
-        source: Box::new(source),
+        cause: Box::new(source),
     }
 }
 

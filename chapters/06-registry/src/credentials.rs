@@ -38,17 +38,17 @@ impl Credentials {
 /// Reading or writing the credentials file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a docker config file ({detail}): fix or move it")]
     Malformed { path: PathBuf, detail: String },
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("no home directory to keep credentials in: set DOCKER_CONFIG or HOME")]
     NoHome,
@@ -105,10 +105,10 @@ fn read_config(path: &Path) -> Result<Map<String, Value>, CredentialsError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
-        Err(source) => {
+        Err(cause) => {
             return Err(CredentialsError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })
         }
     };
@@ -196,9 +196,9 @@ pub fn erase(path: &Path, registry: &str) -> Result<bool, CredentialsError> {
 /// Writes the file atomically (a temp file renamed over it), mode 0600.
 fn write_config(path: &Path, config: &Map<String, Value>) -> Result<(), CredentialsError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let fail = |source| CredentialsError::Write {
+    let fail = |cause| CredentialsError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(fail)?;

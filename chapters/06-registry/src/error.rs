@@ -7,13 +7,13 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{method} {url}: {source}: is the registry running, and is {host} the right address?")]
+    // The cause is in the message, so it is not also a `source` (said once).
+    #[error("{method} {url}: {cause}: is the registry running, and is {host} the right address?")]
     Connection {
         method: String,
         url: String,
         host: String,
-        #[source]
-        source: Box<ureq::Error>,
+        cause: Box<ureq::Error>,
     },
     #[error(
         "{url}: {registry} wants credentials: log in with `ch06-registry login {registry}` \
@@ -87,12 +87,11 @@ pub enum RegistryError {
         "blob {digest}: {detail}, also after downloading it again: refused (nothing was stored)"
     )]
     BlobRefused { digest: Digest, detail: String },
-    #[error("{what} from {url}: {source}")]
+    #[error("{what} from {url}: {cause}")]
     Read {
         what: String,
         url: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Credentials(#[from] CredentialsError),

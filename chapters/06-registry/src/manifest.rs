@@ -40,7 +40,6 @@ impl FetchedManifest {
 }
 
 impl Client {
-    // ANCHOR: get_manifest
     /// Fetches the manifest `reference` (a tag or `sha256:…`) of `remote`.
     pub fn get_manifest(
         &self,
@@ -48,12 +47,18 @@ impl Client {
         reference: &str,
     ) -> Result<FetchedManifest, RegistryError> {
         let url = remote.url(&format!("manifests/{reference}"));
-        let what = format!("manifest {}:{reference}", remote.repository);
+        let separator = if Digest::parse(reference).is_ok() {
+            '@'
+        } else {
+            ':'
+        };
+        let what = format!("manifest {}{separator}{reference}", remote.repository);
         let subject = Subject {
             what: &what,
             repository: remote.name(),
             action: "pull",
         };
+        // ANCHOR: get_manifest
         let (mut response, url) = self.call(remote.endpoint, &remote.scopes, &url, |url| {
             Exchange::new(Method::GET, url).header("Accept", ACCEPT.join(", "))
         })?;
@@ -77,10 +82,12 @@ impl Client {
                 other => RegistryError::Read {
                     what: what.clone(),
                     url: url.clone(),
-                    source: std::io::Error::other(other),
+                    cause: std::io::Error::other(other),
                 },
             })?;
         let digest = Digest::of(&bytes);
+        // ANCHOR_END: get_manifest
+        // ANCHOR: verify
         // By digest: the bytes must be what we asked for. By tag: what the registry says they are.
         let expected = match Digest::parse(reference) {
             Ok(asked) => Some(asked),
@@ -93,6 +100,7 @@ impl Client {
                 actual: digest,
             });
         }
+        // ANCHOR_END: verify
         let media_type = media_type(content_type.as_deref(), &bytes)
             .map_err(|detail| RegistryError::BadContent { what, url, detail })?;
         Ok(FetchedManifest {
@@ -101,7 +109,6 @@ impl Client {
             digest,
         })
     }
-    // ANCHOR_END: get_manifest
 }
 
 /// The manifest's type: `Content-Type` and the body's `mediaType` must agree

@@ -37,11 +37,8 @@ pub struct Mirrors {
 /// The settings file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
-    #[error("reading {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("reading {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}: {detail}; expected {{\"registry-mirrors\": [\"http://mirror:5000\"], \"mirrors\": {{\"ghcr.io\": [\"…\"]}}, \"insecure-registries\": [\"host:port\"]}}")]
     Malformed { path: String, detail: String },
     #[error("mirror {0:?} is not a URL: write it as http://HOST:PORT or https://HOST")]
@@ -101,7 +98,7 @@ pub fn load_settings(path: &Path) -> Result<RegistrySettings, MirrorError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(RegistrySettings::default())
         }
-        Err(source) => return Err(MirrorError::Read { path: name, source }),
+        Err(cause) => return Err(MirrorError::Read { path: name, cause }),
     };
     let malformed = |detail: String| MirrorError::Malformed {
         path: name.clone(),

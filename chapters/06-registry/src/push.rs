@@ -25,6 +25,8 @@ pub enum PushEvent {
         sent: u64,
         size: u64,
     },
+    /// The upload session broke; starting a new one.
+    Restarting { digest: Digest, reason: String },
     /// Uploaded and verified by the registry.
     Pushed { digest: Digest },
 }
@@ -37,7 +39,6 @@ pub struct Pushed {
     pub size: usize,
 }
 
-// ANCHOR: push
 /// Pushes the image `source` names in `store` to `destination`.
 pub fn push(
     client: &Client,
@@ -46,6 +47,7 @@ pub fn push(
     destination: &Reference,
     watch: &dyn Fn(PushEvent),
 ) -> Result<Pushed, RegistryError> {
+    // ANCHOR: push
     let image = store.resolve(source)?;
     let registry = registry_host(destination);
     let endpoint = client.ping(&registry)?;
@@ -62,6 +64,7 @@ pub fn push(
         }
     }
     blobs.push((image.config_digest.clone(), image.manifest.config().size()));
+    // ANCHOR_END: push
     for (digest, size) in &blobs {
         push_blob(
             client,
@@ -92,7 +95,6 @@ pub fn push(
         size: bytes.len(),
     })
 }
-// ANCHOR_END: push
 
 fn push_blob(
     client: &Client,
@@ -129,7 +131,27 @@ fn push_blob(
             size,
         })
     };
-    client.upload_blob(remote, digest, &store.blob_path(digest), session, &progress)?;
+    let path = store.blob_path(digest);
+    if let Err(first) = client.upload_blob(remote, digest, &path, session, &progress) {
+        // A session that broke (a PATCH whose answer was lost: its retry
+        // then meets a 404 BLOB_UPLOAD_INVALID or a 416) is abandoned: one
+        // new session, from byte 0.
+        let broken = matches!(
+            first,
+            RegistryError::Connection { .. }
+                | RegistryError::Status { .. }
+                | RegistryError::NotFound { .. }
+        );
+        if !broken {
+            return Err(first);
+        }
+        watch(PushEvent::Restarting {
+            digest: digest.clone(),
+            reason: first.to_string(),
+        });
+        let session = client.start_upload(remote)?;
+        client.upload_blob(remote, digest, &path, session, &progress)?;
+    }
     watch(PushEvent::Pushed {
         digest: digest.clone(),
     });

@@ -104,7 +104,6 @@ impl Client {
         }
     }
 
-    // ANCHOR: upload
     /// Uploads `size` bytes of blob `digest` from `path` to the session at
     /// `session`: PATCH chunk by chunk, then PUT with the digest (which the
     /// registry checks before it accepts the blob).
@@ -117,10 +116,10 @@ impl Client {
         progress: &dyn Fn(u64),
     ) -> Result<(), RegistryError> {
         let what = format!("upload of {digest}");
-        let read_error = |source| RegistryError::Read {
+        let read_error = |cause| RegistryError::Read {
             what: format!("blob {digest}"),
             url: path.display().to_string(),
-            source,
+            cause,
         };
         let mut file = std::fs::File::open(path).map_err(read_error)?;
         let mut chunk = vec![0u8; CHUNK];
@@ -130,6 +129,7 @@ impl Client {
             if n == 0 {
                 break;
             }
+            // ANCHOR: upload
             let body = &chunk[..n];
             // distribution checks that START is where the upload stands.
             let range = format!("{offset}-{}", offset + n as u64 - 1);
@@ -139,7 +139,7 @@ impl Client {
                         .header("Content-Type", "application/octet-stream")
                         .header("Content-Range", range.clone())
                         .body(body);
-                    exchange.curl_body = Some(format!("blobs/sha256/{}", digest.hex()));
+                    exchange.curl_body = Some(path.display().to_string());
                     exchange
                 })?;
             if response.status().as_u16() != 202 {
@@ -151,9 +151,11 @@ impl Client {
                 ));
             }
             session = location(&response, &url, &what)?;
+            // ANCHOR_END: upload
             offset += n as u64;
             progress(offset);
         }
+        // ANCHOR: upload_put
         // The session URL has a query already (`?_state=…`): append the digest.
         let separator = if session.contains('?') { '&' } else { '?' };
         let url = format!("{session}{separator}digest={digest}");
@@ -162,6 +164,7 @@ impl Client {
         })?;
         match response.status().as_u16() {
             201 => Ok(()),
+            // ANCHOR_END: upload_put
             _ => Err(status_error(
                 "PUT",
                 &url,
@@ -170,7 +173,6 @@ impl Client {
             )),
         }
     }
-    // ANCHOR_END: upload
 
     // ANCHOR: put_manifest
     /// `PUT /v2/NAME/manifests/TAG`: the manifest last, once its blobs are
@@ -185,9 +187,12 @@ impl Client {
         let url = remote.url(&format!("manifests/{tag}"));
         let what = format!("manifest {}:{tag}", remote.repository);
         let (mut response, url) = self.call(remote.endpoint, &remote.scopes, &url, |u| {
-            Exchange::new(Method::PUT, u)
+            let mut exchange = Exchange::new(Method::PUT, u)
                 .header("Content-Type", media_type)
-                .body(bytes)
+                .body(bytes);
+            // What `ch06-registry manifest REF > manifest.json` writes.
+            exchange.curl_body = Some("manifest.json".into());
+            exchange
         })?;
         if response.status().as_u16() != 201 {
             return Err(status_error(
@@ -236,7 +241,7 @@ impl Client {
                 .map_err(|e| RegistryError::Read {
                     what: what.clone(),
                     url: answered.clone(),
-                    source: std::io::Error::other(e),
+                    cause: std::io::Error::other(e),
                 })?;
             let json: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| RegistryError::BadContent {

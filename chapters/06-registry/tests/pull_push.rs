@@ -59,6 +59,15 @@ fn skopeo_pushes_we_pull_identical_digests_and_tree() {
     let theirs = tree(&bundle.join("rootfs"));
     assert_eq!(ours, theirs);
 
+    // `manifest` prints the bytes as served: they hash to the digest; `tags` lists v1.
+    let (manifest, _) = env.ok(&["manifest", &reference]);
+    assert_eq!(
+        minibox_testkit::oci::sha256(manifest.as_bytes()),
+        image.manifest_digest
+    );
+    let (tags, _) = env.ok(&["tags", &format!("{}/demo/busybox", registry.address())]);
+    assert_eq!(tags, "v1\n");
+
     // Pulled again: nothing downloaded.
     let (_, stderr) = env.ok(&["pull", &reference]);
     assert!(stderr.contains("Already exists"), "{stderr}");
@@ -163,6 +172,17 @@ fn an_index_gives_this_platform_or_the_one_asked_for() {
         "{stderr}"
     );
 
+    // A lone manifest for another platform: pulled, with a warning, under its own platform.
+    let lone = env.path("lone");
+    layout(&lone, &foreign, "only");
+    let single = format!("{}/multi/foreign:1", registry.address());
+    skopeo_push(&lone, "only", &single, None);
+    let (_, stderr) = env.ok(&["pull", &single]);
+    assert!(
+        stderr.contains(&format!("this image is for {platform}")),
+        "{stderr}"
+    );
+
     let out = env.ch06(&["pull", "--platform", "linux/s390x", &reference]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(125));
@@ -203,4 +223,60 @@ fn a_pulled_image_runs_with_chapter_05() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "ch05-images run: {stderr}");
     assert_eq!(stdout, "hello from a pulled image\n");
+}
+
+#[test]
+fn a_self_signed_https_registry_needs_insecure() {
+    if !tools("a_self_signed_https_registry_needs_insecure") || !require_tool("tls", "openssl") {
+        return;
+    }
+    let env = Env::new();
+    let (cert, key) = (env.path("tls.crt"), env.path("tls.key"));
+    let out = run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    assert!(out.status.success(), "openssl: {}", text(&out).1);
+    let registry = Registry::start(RegistryOptions {
+        tls: Some((cert, key)),
+        ..Default::default()
+    });
+    let oci = env.path("oci");
+    let image = small_image("tls\n");
+    layout(&oci, &image, "v1");
+    let reference = format!("{}/secure/img:v1", registry.address());
+    skopeo_push(&oci, "v1", &reference, None);
+
+    // Loopback means plain http; this one speaks only https.
+    let out = env.ch06(&["pull", &reference]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("--insecure"), "{stderr}");
+
+    // --insecure: https first, the certificate unverified.
+    let (_, stderr) = env.ok(&[
+        "--trace-http",
+        "--insecure",
+        &registry.address(),
+        "pull",
+        &reference,
+    ]);
+    assert!(
+        stderr.contains(&format!("> GET https://{}/v2/", registry.address())),
+        "{stderr}"
+    );
+    assert_eq!(
+        stored_manifest_digest(&env, &reference),
+        image.manifest_digest
+    );
 }

@@ -137,7 +137,6 @@ fn finish(
     store.commit_image(&reference, &manifest_digest, &platform)
 }
 
-// ANCHOR: append_tree
 /// Appends everything under `dir` in sorted order, the same way every time.
 fn append_tree(
     builder: &mut tar::Builder<LayerWriter>,
@@ -155,12 +154,14 @@ fn append_tree(
     for path in names {
         let meta = fs::symlink_metadata(&path).map_err(StoreError::io("reading", &path))?;
         let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        // ANCHOR: tar_header
         let mut header = tar::Header::new_gnu();
         header.set_mtime(ROOTFS_MTIME);
         header.set_uid(u64::from(meta.uid()));
         header.set_gid(u64::from(meta.gid()));
         header.set_mode(meta.mode() & 0o7777);
         header.set_size(0);
+        // ANCHOR_END: tar_header
         let kind = meta.file_type();
         let io = |e| StoreError::Import(format!("adding {} to the layer: {e}", path.display()));
         *entries += 1;
@@ -216,4 +217,3 @@ fn append_tree(
     }
     Ok(())
 }
-// ANCHOR_END: append_tree

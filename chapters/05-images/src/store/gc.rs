@@ -52,6 +52,8 @@ impl Store {
         Ok((live_blobs, live_layers))
     }
 
+    // ANCHOR_END: gc
+
     fn gc_locked(&self) -> Result<GcReport, StoreError> {
         let (live_blobs, live_layers) = self.live_set()?;
         let mut report = GcReport {
@@ -75,7 +77,6 @@ impl Store {
         }
         Ok(report)
     }
-    // ANCHOR_END: gc
 }
 
 fn is_live(name: &str, live: &HashSet<Digest>) -> bool {

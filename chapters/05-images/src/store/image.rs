@@ -176,6 +176,18 @@ impl Store {
             platform: platform.to_string(),
         };
         let image = self.load(reference, &entry)?;
+        let jobs = self.layers_to_unpack(&image)?;
+        self.unpack_layers(&reference.to_string(), jobs)?;
+        self.update_refs(|refs| {
+            refs.refs.insert(reference.to_string(), entry.clone());
+            Ok(())
+        })?;
+        Ok(image)
+    }
+    // ANCHOR_END: commit_image
+
+    /// The layers of `image` not unpacked yet (each once), with what they must hash to.
+    fn layers_to_unpack(&self, image: &Image) -> Result<Vec<LayerJob>, StoreError> {
         let mut jobs: Vec<LayerJob> = Vec::new();
         for (index, (descriptor, diff_id)) in image
             .manifest
@@ -187,7 +199,7 @@ impl Store {
             let digest = image.layer_digests[index].clone();
             if !self.has_blob(&digest) {
                 return Err(StoreError::MissingBlob {
-                    what: format!("layer {index} of {reference}"),
+                    what: format!("layer {index} of {}", image.reference),
                     digest,
                 });
             }
@@ -203,14 +215,8 @@ impl Store {
                 diff_id: diff_id.clone(),
             });
         }
-        self.unpack_layers(&reference.to_string(), jobs)?;
-        self.update_refs(|refs| {
-            refs.refs.insert(reference.to_string(), entry.clone());
-            Ok(())
-        })?;
-        Ok(image)
+        Ok(jobs)
     }
-    // ANCHOR_END: commit_image
 
     /// Finds an image by name — or, for `NAME@sha256:…` or a bare digest
     /// that no name points at, by its manifest digest.

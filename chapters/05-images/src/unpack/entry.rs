@@ -111,7 +111,6 @@ impl<'o> Unpacker<'o> {
         (self.entries > 0).then(|| shown(&self.name))
     }
 
-    // ANCHOR: entry
     /// Unpacks one entry.
     pub(crate) fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), Failure> {
         let typeflag = entry.header().as_bytes()[156];
@@ -133,6 +132,7 @@ impl<'o> Unpacker<'o> {
             self.warnings
                 .note(|| format!("{name:?}: a `..` above the root was dropped"));
         }
+        // ANCHOR: typeflags
         let kind = match typeflag {
             b'0' | b'7' | b'S' => Kind::File, // regular, contiguous, GNU sparse (expanded by tar)
             b'\0' if trailing_slash => Kind::Dir, // pre-POSIX tars mark directories by a slash
@@ -151,7 +151,9 @@ impl<'o> Unpacker<'o> {
                 .into())
             }
         };
+        // ANCHOR_END: typeflags
         let meta = self.read_pax(entry)?;
+        // ANCHOR: dispatch
         let (parent, base) = split(&self.name);
         if base.is_empty() {
             return self.layer_root(kind, meta);
@@ -170,8 +172,8 @@ impl<'o> Unpacker<'o> {
             Kind::Hardlink => self.hardlink(parent.as_fd(), entry),
             Kind::Device(_) | Kind::Fifo => self.special(parent.as_fd(), entry, kind, &meta),
         }
+        // ANCHOR_END: dispatch
     }
-    // ANCHOR_END: entry
 
     /// The entry's PAX records: its xattrs (into `self.xattrs`) and its mtime.
     fn read_pax<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<Metadata, Failure> {
@@ -228,11 +230,11 @@ impl<'o> Unpacker<'o> {
             return Ok(());
         };
         let entry = &self.name;
-        let fail = |what, errno| UnpackError::Syscall {
+        let fail = |what, errno, hint| UnpackError::Syscall {
             entry: shown(entry),
             what,
             errno,
-            hint: " — whiteouts need root, or Linux 5.8+ in a user namespace",
+            hint,
         };
         match whiteout {
             Whiteout::Opaque => {
@@ -240,16 +242,21 @@ impl<'o> Unpacker<'o> {
                     .root
                     .dir(parent, true)
                     .map_err(|e| resolve_error(entry, e))?;
-                whiteout::make_opaque(dir.as_fd(), self.options.whiteouts)
-                    .map_err(|errno| fail("setting the opaque xattr", errno))?;
+                whiteout::make_opaque(dir.as_fd(), self.options.whiteouts).map_err(|errno| {
+                    let hint =
+                        " — in a user namespace use XattrNamespace::User (overlay's userxattr)";
+                    fail("setting the opaque xattr", errno, hint)
+                })?;
             }
             Whiteout::Hides(hidden) => {
                 let dir = self
                     .root
                     .dir(parent, true)
                     .map_err(|e| resolve_error(entry, e))?;
-                whiteout::hide(dir.as_fd(), hidden)
-                    .map_err(|errno| fail("making a whiteout (mknodat 0/0)", errno))?;
+                whiteout::hide(dir.as_fd(), hidden).map_err(|errno| {
+                    let hint = " — whiteouts need root, or Linux 5.8+ in a user namespace";
+                    fail("making a whiteout (mknodat 0/0)", errno, hint)
+                })?;
             }
             Whiteout::AufsMeta => {
                 let name = shown(entry);
@@ -455,7 +462,6 @@ impl<'o> Unpacker<'o> {
     }
     // ANCHOR_END: hardlink
 
-    // ANCHOR: special
     /// Device nodes and fifos.
     fn special<R: Read>(
         &mut self,
@@ -477,6 +483,7 @@ impl<'o> Unpacker<'o> {
             }
             _ => (SFlag::S_IFIFO, 0),
         };
+        // ANCHOR: special
         let make = || mknodat(parent, base, flag, Mode::from_bits_truncate(0o600), dev);
         let made = match make() {
             Err(Errno::EEXIST) => {
@@ -498,6 +505,7 @@ impl<'o> Unpacker<'o> {
             }
             Err(errno) => return Err(syscall(&self.name, "mknodat")(errno).into()),
         }
+        // ANCHOR_END: special
         metadata::own_at(
             parent,
             base,
@@ -510,7 +518,6 @@ impl<'o> Unpacker<'o> {
         metadata::times_at(parent, split(&self.name).1, &self.name, meta)?;
         Ok(())
     }
-    // ANCHOR_END: special
 
     fn set_xattrs_fd(&mut self, fd: BorrowedFd<'_>) -> Result<(), Failure> {
         let skipped = xattr::set_on_fd(fd, &self.xattrs)

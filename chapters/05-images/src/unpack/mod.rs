@@ -82,7 +82,6 @@ pub struct Unpacked {
     pub used_openat2: bool,
 }
 
-// ANCHOR: unpack_layer
 /// Unpacks the layer `blob` (compressed as `compression`) into `dest`, an
 /// existing empty directory, and returns both of its digests.
 ///
@@ -98,6 +97,7 @@ pub fn unpack_layer(
     let root = resolve::Root::open(dest, options.resolver)?;
     let mut unpacker = Unpacker::new(root, options);
 
+    // ANCHOR: pipeline
     // blob → sha256 (digest) → buffer → decoder → cap → sha256 (DiffID) → tar
     let mut compressed = Sha256Reader::new(blob);
     let mut buffered = BufReader::with_capacity(STREAM_BUFFER, &mut compressed);
@@ -108,7 +108,9 @@ pub fn unpack_layer(
         })?;
     let mut tar_stream = Guard::new(Sha256Reader::new(decoder), options.max_uncompressed_bytes);
     let mut archive = tar::Archive::new(BufReader::with_capacity(STREAM_BUFFER, &mut tar_stream));
+    // ANCHOR_END: pipeline
 
+    // ANCHOR: drain
     let outcome = unpack_entries(&mut archive, &mut unpacker).and_then(|()| {
         // The tar parser stops at the end-of-archive marker; whatever follows
         // (zero padding to a record size) is still part of the DiffID.
@@ -130,6 +132,7 @@ pub fn unpack_layer(
         });
     }
     unpacker.finish()?;
+    // ANCHOR_END: drain
 
     let (diff_id, uncompressed_size) = tar_stream.into_inner().finish();
     // Bytes after the compressed stream's end (none for valid gzip/zstd,
@@ -153,7 +156,6 @@ pub fn unpack_layer(
         notes: std::mem::take(&mut unpacker.warnings.notes),
     })
 }
-// ANCHOR_END: unpack_layer
 
 fn unpack_entries<R: Read>(
     archive: &mut tar::Archive<R>,

@@ -237,7 +237,6 @@ impl Root {
         }
     }
 
-    // ANCHOR: walk
     /// The in-root walk: openat2's job done one component at a time.
     fn walk(&self, path: &[u8], create: bool) -> Result<OwnedFd, ResolveError> {
         let mut stack: Vec<OwnedFd> = Vec::new(); // empty: at the root
@@ -249,6 +248,7 @@ impl Root {
                 stack.pop(); // `..` of the root is the root: we never climb out
                 continue;
             }
+            // ANCHOR: walk_step
             let here = stack.last().map_or(self.fd.as_fd(), |fd| fd.as_fd());
             // O_NOFOLLOW with O_PATH opens a symlink itself: we decide where it leads.
             let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
@@ -274,6 +274,7 @@ impl Root {
                         return Err(ResolveError::NotADirectory(name));
                     }
                 }
+                // ANCHOR_END: walk_step
                 Err(Errno::ENOENT) if create => {
                     match mkdirat(here, name.as_slice(), Mode::from_bits_truncate(0o755)) {
                         Ok(()) | Err(Errno::EEXIST) => {}
@@ -294,7 +295,6 @@ impl Root {
             None => dup(&self.fd),
         }
     }
-    // ANCHOR_END: walk
 }
 
 /// A bound on directories one lookup may create (a 4096-byte name has at

@@ -19,9 +19,27 @@ pub fn print(narrator: &Narrator, exit: Exit, verdict: OomVerdict, stats: &Stats
         "what the cgroup saw in {:.3}s:",
         wall.as_secs_f64()
     ));
+    let silent_failcnt = silent_failcnt(stats);
     for line in stats.report_lines() {
+        let line = if silent_failcnt {
+            line.replace(", hit the limit 0 times", "")
+        } else {
+            line
+        };
         narrator.step(&format!("  {line}"));
     }
+    if silent_failcnt {
+        narrator.step(
+            "  (no limit-hit count on cgroup v1: with memory+swap capped too, the kernel charges the \
+             memsw counter first and does not count its failures — memory.failcnt stays 0; OOM kills tells)",
+        );
+    }
+}
+
+/// v2's `memory.events` `max` always counts when the OOM killer struck; a
+/// 0 next to an OOM kill is v1's failcnt, which would mislead if printed.
+fn silent_failcnt(stats: &Stats) -> bool {
+    stats.memory_limit_hits == Some(0) && stats.oom_kills.unwrap_or(0) > 0
 }
 
 pub fn write_json(

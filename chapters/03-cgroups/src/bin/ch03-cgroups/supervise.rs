@@ -56,6 +56,7 @@ pub fn supervise(
     let mut last: Option<(Instant, Stats)> = None;
     let mut next_line = Instant::now();
     let on_terminal = std::io::stderr().is_terminal();
+    // ANCHOR: supervise_loop
     loop {
         if let Some(exit) = container.try_wait().context("waiting for the container")? {
             if live && on_terminal {
@@ -77,6 +78,7 @@ pub fn supervise(
                 cgroup.kill().context("killing the container's cgroup")?;
             }
         }
+        // ANCHOR_END: supervise_loop
         if live && Instant::now() >= next_line {
             let now = Instant::now();
             let stats = cgroup.stats();

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 /// Renders events; shared by the download threads.
 pub struct Display {
     narrator: Narrator,
-    bars: Option<MultiProgress>,
+    /// The bars while blobs move; taken away once they are all done, so the
+    /// lines after them are printed plainly below.
+    bars: Mutex<Option<MultiProgress>>,
     by_digest: Mutex<HashMap<Digest, ProgressBar>>,
     /// Blobs whose "Downloading" line was printed (plain mode prints it once).
     announced: Mutex<Vec<Digest>>,
@@ -33,7 +35,7 @@ impl Display {
         let bars = terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Arc::new(Display {
             narrator,
-            bars,
+            bars: Mutex::new(bars),
             by_digest: Mutex::default(),
             announced: Mutex::default(),
             downloaded: Default::default(),
@@ -47,9 +49,25 @@ impl Display {
         Tracer::to_sink(sink)
     }
 
+    fn bars(&self) -> Option<MultiProgress> {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Leaves the (finished) bars where they are; what follows is plain lines.
+    fn detach_bars(&self) {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// docker's summary lines (`Digest: …`, `Status: …`): not with `--quiet`.
+    pub fn summary(&self, text: &str) {
+        if self.narrator.verbosity() != Verbosity::Quiet {
+            self.print(text);
+        }
+    }
+
     /// A line above the bars (or just a line).
     pub fn print(&self, text: &str) {
-        match &self.bars {
+        match &self.bars() {
             Some(bars) => {
                 let _ = bars.println(text);
             }
@@ -61,13 +79,9 @@ impl Display {
         if self.narrator.verbosity() == Verbosity::Quiet {
             return;
         }
-        match &self.bars {
-            Some(_) => {
-                if let Some(bar) = self.bar(digest) {
-                    bar.set_message(text.to_string());
-                }
-            }
-            None => line(&format!("{}: {text}", digest.short())),
+        match self.bar(digest) {
+            Some(bar) => bar.set_message(text.to_string()),
+            None => self.print(&format!("{}: {text}", digest.short())),
         }
     }
 
@@ -80,7 +94,7 @@ impl Display {
     }
 
     fn add_bar(&self, digest: &Digest, size: u64) {
-        let Some(bars) = &self.bars else { return };
+        let Some(bars) = self.bars() else { return };
         let style =
             ProgressStyle::with_template("{prefix}: {msg:<16} {bar:40} {bytes}/{total_bytes}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -126,6 +140,10 @@ impl Display {
             PullEvent::PlatformChosen { platform, digest } => self
                 .narrator
                 .step(&format!("the index's entry for {platform} is {digest}")),
+            PullEvent::OtherPlatform { wanted, found } => self.narrator.warn(&format!(
+                "this image is for {found}, not {wanted} (it has no index to choose from): \
+                 it runs here only if this machine can execute {found} binaries"
+            )),
             PullEvent::Waiting { digest, size, .. } => {
                 self.add_bar(&digest, size);
                 self.status(&digest, "Waiting");
@@ -153,9 +171,11 @@ impl Display {
                 self.downloaded.store(true, Ordering::Relaxed);
                 self.finish(&digest, "Pull complete")
             }
-            PullEvent::Committing => self
-                .narrator
-                .step("every blob verified: chapter 05 unpacks the layers and writes the name"),
+            PullEvent::Committing => {
+                self.detach_bars();
+                self.narrator
+                    .step("every blob verified: chapter 05 unpacks the layers and writes the name")
+            }
         }
     }
 
@@ -166,7 +186,7 @@ impl Display {
                 self.status(&digest, &format!("Mounted from {from}"))
             }
             PushEvent::Uploading { digest, sent, size } => {
-                if self.bars.is_none() {
+                if self.bars().is_none() {
                     return self.announce_once(&digest, "Pushing");
                 }
                 if self.bar(&digest).is_none() {
@@ -177,6 +197,10 @@ impl Display {
                     bar.set_position(sent);
                 }
             }
+            PushEvent::Restarting { digest, reason } => self.narrator.warn(&format!(
+                "{}: {reason}; uploading it again in a new session",
+                digest.short()
+            )),
             PushEvent::Pushed { digest } => self.finish(&digest, "Pushed"),
         }
     }
