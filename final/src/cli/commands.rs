@@ -491,10 +491,7 @@ fn foreground(
 ) -> anyhow::Result<i32> {
     // Signals are blocked (for the signalfd) before the container exists.
     let signals = attach::signal_fd()?;
-    let init = match engine.launch(id, true) {
-        Ok(init) => init,
-        Err(err) => return Err(err.into()),
-    };
+    let init = engine.launch(id, true)?;
     narrate_launch(engine, id, init);
     if pause {
         trainer::created(engine, id, init);

@@ -99,7 +99,8 @@ impl Engine {
             && state.status != Status::Running
             && rootfs::is_mounted(&self.containers.paths(id).rootfs())
             && !self.starting(id);
-        if !shim_gone && !(state.is_running() && state.shim.is_none()) && !orphan_mount {
+        let lost = state.is_running() && state.shim.is_none();
+        if !(shim_gone || lost || orphan_mount) {
             return Ok(state);
         }
         let _lock = self.containers.lock(id)?;

@@ -6,6 +6,9 @@ use super::error::{EngineError, Result};
 /// The path docker sets when neither image nor flags give one.
 pub use ch05_images::run::DEFAULT_PATH;
 
+/// (full argv, the entrypoint part, the command part).
+pub type Argv = (Vec<String>, Option<Vec<String>>, Vec<String>);
+
 // ANCHOR: argv
 /// docker's rule for the command line:
 ///
@@ -23,7 +26,7 @@ pub fn argv(
     image_cmd: &[String],
     entrypoint_flag: Option<&str>,
     args: &[String],
-) -> Result<(Vec<String>, Option<Vec<String>>, Vec<String>)> {
+) -> Result<Argv> {
     let (entrypoint, cmd): (Vec<String>, Vec<String>) = match entrypoint_flag {
         Some("") => (Vec::new(), args.to_vec()),
         Some(flag) => (vec![flag.to_string()], args.to_vec()),
@@ -50,7 +53,7 @@ pub fn env_file(path: &std::path::Path) -> Result<Vec<String>> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| expand(l))
+        .filter_map(expand)
         .collect())
 }
 

@@ -1,0 +1,340 @@
+//! The engine end to end through the `minibox` CLI, as root: a busybox
+//! image imported into a fresh --root per test, then docker's lifecycle.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use minibox_testkit::bounded::output_within;
+use minibox_testkit::{require_root, Rootfs};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+struct Root {
+    dir: tempfile::TempDir,
+    _rootfs: Rootfs,
+}
+
+impl Root {
+    fn new() -> Root {
+        let rootfs = Rootfs::busybox();
+        let dir = tempfile::Builder::new()
+            .prefix("mbx-")
+            .tempdir()
+            .expect("tempdir");
+        let root = Root {
+            dir,
+            _rootfs: rootfs,
+        };
+        let out = root.run(&[
+            "import",
+            &root._rootfs.path().display().to_string(),
+            "busybox:latest",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
+        cmd.arg("--root").arg(self.dir.path()).args(args);
+        output_within(&mut cmd, Duration::from_secs(60))
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let ids = self.run(&["ps", "-aq", "--no-trunc"]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            self.run(&["rm", "-f", id]);
+        }
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn no_mounts_under(path: &Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    !info.contains(&path.display().to_string())
+}
+
+#[test]
+fn exit_codes_are_dockers() {
+    if !require_root("exit_codes_are_dockers") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&["run", "--rm", "busybox", "echo", "hello"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(0), "hello\n")
+    );
+    assert_eq!(
+        root.run(&["run", "--rm", "busybox", "sh", "-c", "exit 7"])
+            .status
+            .code(),
+        Some(7)
+    );
+    assert_eq!(
+        root.run(&["run", "--rm", "busybox", "no-such-command"])
+            .status
+            .code(),
+        Some(127)
+    );
+    assert_eq!(
+        root.run(&["run", "--rm", "no-such-image-here"])
+            .status
+            .code(),
+        Some(125)
+    );
+    assert!(no_mounts_under(root.path()));
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+}
+
+#[test]
+fn detached_lifecycle_ps_logs_exec_stop_rm() {
+    if !require_root("detached_lifecycle_ps_logs_exec_stop_rm") {
+        return;
+    }
+    let root = Root::new();
+    let script = "trap 'echo bye; exit 3' TERM; echo started; while true; do sleep 0.1; done";
+    let out = root.run(&["run", "-d", "--name", "web", "busybox", "sh", "-c", script]);
+    assert!(out.status.success());
+    let id = stdout(&out).trim().to_string();
+    assert_eq!(id.len(), 64);
+    assert!(stdout(&root.run(&["ps"])).contains("web"));
+    let exec = root.run(&["exec", "-e", "X=42", "web", "sh", "-c", "echo $X"]);
+    assert_eq!(stdout(&exec), "42\n");
+    // The name is taken: the error names the other container; nothing new appears.
+    let clash = root.run(&["run", "--name", "web", "busybox", "true"]);
+    assert_eq!(clash.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&clash.stderr).contains(&id));
+    // SIGTERM honoured: the trap's exit code.
+    assert!(root.run(&["stop", "-t", "5", "web"]).status.success());
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&root.run(&["inspect", "web"]).stdout).expect("json");
+    assert_eq!(inspect[0]["State"]["ExitCode"], 3);
+    assert_eq!(inspect[0]["State"]["Status"], "exited");
+    let logs = stdout(&root.run(&["logs", "web"]));
+    assert!(logs.contains("started") && logs.contains("bye"), "{logs}");
+    assert!(root.run(&["rm", "web"]).status.success());
+    assert!(no_mounts_under(root.path()));
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+}
+
+#[test]
+fn stop_kills_after_the_timeout_and_oom_is_reported() {
+    if !require_root("stop_kills_after_the_timeout_and_oom_is_reported") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.1; done",
+    ]);
+    assert!(out.status.success());
+    assert!(root.run(&["stop", "-t", "1", "stubborn"]).status.success());
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&root.run(&["inspect", "stubborn"]).stdout).expect("json");
+    assert_eq!(inspect[0]["State"]["ExitCode"], 137);
+    let oom = root.run(&[
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=a; while true; do x=$x$x; done",
+    ]);
+    assert_eq!(oom.status.code(), Some(137));
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&root.run(&["inspect", "hog"]).stdout).expect("json");
+    assert_eq!(inspect[0]["State"]["OOMKilled"], true);
+}
+
+#[test]
+fn read_only_volume_refuses_a_write_and_bad_input_changes_nothing() {
+    if !require_root("read_only_volume_refuses_a_write_and_bad_input_changes_nothing") {
+        return;
+    }
+    let root = Root::new();
+    let vol = tempfile::tempdir().expect("tempdir");
+    let spec = format!("{}:/data:ro", vol.path().display());
+    let out = root.run(&[
+        "run",
+        "--rm",
+        "-v",
+        &spec,
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /data/f",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!vol.path().join("f").exists());
+    for bad in [
+        vec!["run", "-v", "relative:/x", "busybox", "true"],
+        vec!["run", "--memory", "lots", "busybox", "true"],
+        vec!["run", "--runtime", "no-such-runtime", "busybox", "true"],
+        vec!["run", "--entrypoint", "", "busybox"],
+    ] {
+        let out = root.run(&bad);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+    assert!(no_mounts_under(root.path()));
+}
+
+#[test]
+fn commit_then_run_sees_the_change() {
+    if !require_root("commit_then_run_sees_the_change") {
+        return;
+    }
+    let root = Root::new();
+    assert!(root
+        .run(&[
+            "run",
+            "--name",
+            "c",
+            "busybox",
+            "sh",
+            "-c",
+            "echo kept > /etc/note; rm -f /etc/group"
+        ])
+        .status
+        .success());
+    let diff = stdout(&root.run(&["diff", "c"]));
+    assert!(
+        diff.contains("A /etc/note") && diff.contains("D /etc/group"),
+        "{diff}"
+    );
+    assert!(root
+        .run(&["commit", "c", "busybox:changed"])
+        .status
+        .success());
+    let out = root.run(&[
+        "run",
+        "--rm",
+        "busybox:changed",
+        "sh",
+        "-c",
+        "cat /etc/note; test -e /etc/group || echo gone",
+    ]);
+    assert_eq!(stdout(&out), "kept\ngone\n");
+}
+
+#[test]
+fn killed_shim_is_reconciled_and_removed_without_leftovers() {
+    if !require_root("killed_shim_is_reconciled_and_removed_without_leftovers") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&["run", "-d", "busybox", "sleep", "1000"]);
+    let id = stdout(&out).trim().to_string();
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&root.run(&["inspect", &id]).stdout).expect("json");
+    let shim = inspect[0]["Shim"].as_i64().expect("a shim PID") as i32;
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.path().join("containers").join(&id).join("state.json")).expect("state"),
+    )
+    .expect("json");
+    let cgroups: Vec<String> = state["cgroup"]["dirs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["path"].as_str().map(String::from))
+        .collect();
+    assert!(!cgroups.is_empty());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(stdout(&root.run(&["ps", "-a"])).contains("Exited (137)"));
+    assert!(root.run(&["rm", &id]).status.success());
+    assert!(no_mounts_under(root.path()));
+    for dir in cgroups {
+        assert!(!Path::new(&dir).exists(), "{dir} left behind");
+    }
+}
+
+#[test]
+fn twenty_parallel_runs_all_succeed() {
+    if !require_root("twenty_parallel_runs_all_succeed") {
+        return;
+    }
+    let root = Root::new();
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_minibox"))
+                .arg("--root")
+                .arg(root.path())
+                .args(["run", "--rm", "busybox", "echo", &format!("n{i}")])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = minibox_testkit::bounded::collect_within(child, Duration::from_secs(120), "run");
+        assert_eq!(stdout(&out), format!("n{i}\n"));
+    }
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+    assert!(no_mounts_under(root.path()));
+}
+
+#[test]
+fn runc_gives_the_same_results() {
+    if !require_root("runc_gives_the_same_results")
+        || !minibox_testkit::require_tool("runc_gives_the_same_results", "runc")
+    {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "busybox",
+        "sh",
+        "-c",
+        "echo via runc; exit 4",
+    ]);
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(4), "via runc\n")
+    );
+    assert_eq!(
+        root.run(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "busybox",
+            "no-such-command"
+        ])
+        .status
+        .code(),
+        Some(127)
+    );
+    assert!(no_mounts_under(root.path()));
+}
