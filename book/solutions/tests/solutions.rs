@@ -87,3 +87,57 @@ fn ch04_diff_reads_additions_changes_and_whiteouts() {
         ["C /etc", "D /etc/motd", "A /root", "A /root/notes"]
     );
 }
+
+#[test]
+fn ch05_fsck_names_a_blob_whose_bytes_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let digest = {
+        let store = ch05_images::Store::open(&root).unwrap();
+        store.put_blob(None, b"a blob of the book\n").unwrap()
+    };
+    let fsck = || run(Command::new(env!("CARGO_BIN_EXE_sol-ch05-fsck")).arg(&root));
+    let out = fsck();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("1 blob(s), 0 bad; 0 image(s), 0 broken"),
+        "{stdout}"
+    );
+
+    // Blobs are read-only (0444): make it writable, then change one byte.
+    let blob = root.join("blobs/sha256").join(digest.hex());
+    std::fs::set_permissions(&blob, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&blob, b"a blob of the boot\n").unwrap();
+    let out = fsck();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("BAD {digest}: its bytes hash to sha256:")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 blob(s), 1 bad"), "{stdout}");
+}
+
+#[test]
+fn ch07_caps_decodes_docker_default_and_a_drop() {
+    let caps = |hex: &str| {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_sol-ch07-caps")).arg(hex));
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+        stdout
+    };
+    let docker = caps("00000000a80425fb");
+    assert!(
+        docker.starts_with("14 capabilities: AUDIT_WRITE CHOWN"),
+        "{docker}"
+    );
+    assert!(docker.contains("same as docker's default set"), "{docker}");
+    // Bit 13 is CAP_NET_RAW: what --cap-drop NET_RAW leaves.
+    let no_raw = caps("00000000a80405fb");
+    assert!(no_raw.contains("missing: NET_RAW"), "{no_raw}");
+    assert!(!no_raw.contains("extra:"), "{no_raw}");
+    // CAP_SYS_ADMIN (bit 21) on top: an extra.
+    let admin = caps("00000000a82425fb");
+    assert!(admin.contains("extra: SYS_ADMIN"), "{admin}");
+}
