@@ -141,3 +141,52 @@ fn ch07_caps_decodes_docker_default_and_a_drop() {
     let admin = caps("00000000a82425fb");
     assert!(admin.contains("extra: SYS_ADMIN"), "{admin}");
 }
+
+#[test]
+fn ch05_tag_gives_an_image_a_second_name_sharing_its_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tree, root) = (dir.path().join("tree"), dir.path().join("store"));
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/motd"), "tagged\n").unwrap();
+    {
+        let store = ch05_images::Store::open(&root).unwrap();
+        let options = ch05_images::import::ImportOptions {
+            name: Some(ch05_images::Reference::parse("book:1").unwrap()),
+            platform: ch05_images::Platform::host(),
+            cmd: None,
+        };
+        ch05_images::import::import(&store, &tree, &options).unwrap();
+    }
+    let out = run(Command::new(env!("CARGO_BIN_EXE_sol-ch05-tag"))
+        .arg(&root)
+        .args(["book:1", "mine:2"]));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.starts_with("docker.io/library/mine:2 → sha256:"),
+        "{stdout}"
+    );
+
+    let store = ch05_images::Store::open(&root).unwrap();
+    let images = store.images().unwrap();
+    let names: Vec<String> = images.iter().map(|i| i.reference.to_string()).collect();
+    assert_eq!(
+        names,
+        ["docker.io/library/book:1", "docker.io/library/mine:2"]
+    );
+    assert_eq!(images[0].id, images[1].id, "one image, two names");
+    let layers = std::fs::read_dir(root.join("layers/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 1, "the layer is stored and unpacked once");
+
+    let out = run(Command::new(env!("CARGO_BIN_EXE_sol-ch05-tag"))
+        .arg(&root)
+        .args(["nothing:here", "other:1"]));
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("finding docker.io/library/nothing:here"),
+        "{stderr}"
+    );
+}
