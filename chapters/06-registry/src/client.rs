@@ -109,7 +109,7 @@ pub struct Client {
     pub auth: Auth,
 }
 
-/// A response, the URL it answered (after redirects), and its status.
+/// A response whose body is still to be read.
 pub type Response = http::Response<ureq::Body>;
 
 impl Client {

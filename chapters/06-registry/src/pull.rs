@@ -34,6 +34,8 @@ pub enum PullEvent {
     Resolved { digest: Digest, media_type: String },
     /// The index's entry for our platform.
     PlatformChosen { platform: String, digest: Digest },
+    /// A single-platform image built for another platform than asked for.
+    OtherPlatform { wanted: String, found: String },
     /// A blob is waiting for a download slot.
     Waiting {
         digest: Digest,
@@ -222,12 +224,37 @@ fn pull_from(
         options.max_concurrent_downloads,
         watch,
     )?;
+    // No index: the image is for whatever platform its config says.
+    let mut platform = options.platform.clone();
+    if top == manifest.digest {
+        let config = Digest::parse(parsed.config().digest().as_ref()).map_err(StoreError::from)?;
+        if let Some(found) = config_platform(store, &config)? {
+            if found != platform {
+                watch(PullEvent::OtherPlatform {
+                    wanted: platform.to_string(),
+                    found: found.to_string(),
+                });
+            }
+            platform = found;
+        }
+    }
     watch(PullEvent::Committing);
-    let image = store.commit_image(reference, &top, &options.platform)?;
+    let image = store.commit_image(reference, &top, &platform)?;
     Ok(Pulled {
         image,
         digest: top,
         endpoint: endpoint.clone(),
+    })
+}
+
+/// The platform an image config names (`os`, `architecture`, `variant`).
+fn config_platform(store: &Store, config: &Digest) -> Result<Option<Platform>, RegistryError> {
+    let bytes = store.read_blob(config, ch05_images::store::DOCUMENT_CAP)?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str());
+    Ok(match (text("os"), text("architecture")) {
+        (Some(os), Some(architecture)) => Some(Platform::new(os, architecture, text("variant"))),
+        _ => None,
     })
 }
 

@@ -25,6 +25,8 @@ pub enum PushEvent {
         sent: u64,
         size: u64,
     },
+    /// The upload session broke; starting a new one.
+    Restarting { digest: Digest, reason: String },
     /// Uploaded and verified by the registry.
     Pushed { digest: Digest },
 }
@@ -129,7 +131,27 @@ fn push_blob(
             size,
         })
     };
-    client.upload_blob(remote, digest, &store.blob_path(digest), session, &progress)?;
+    let path = store.blob_path(digest);
+    if let Err(first) = client.upload_blob(remote, digest, &path, session, &progress) {
+        // A session that broke (a PATCH whose answer was lost: its retry
+        // then meets a 404 BLOB_UPLOAD_INVALID or a 416) is abandoned: one
+        // new session, from byte 0.
+        let broken = matches!(
+            first,
+            RegistryError::Connection { .. }
+                | RegistryError::Status { .. }
+                | RegistryError::NotFound { .. }
+        );
+        if !broken {
+            return Err(first);
+        }
+        watch(PushEvent::Restarting {
+            digest: digest.clone(),
+            reason: first.to_string(),
+        });
+        let session = client.start_upload(remote)?;
+        client.upload_blob(remote, digest, &path, session, &progress)?;
+    }
     watch(PushEvent::Pushed {
         digest: digest.clone(),
     });

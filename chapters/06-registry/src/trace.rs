@@ -44,6 +44,8 @@ const SHOWN: &[&str] = &[
 pub struct Tracer {
     http: bool,
     curl: bool,
+    /// Retries and resumes, said even without `--trace-http`.
+    notes: bool,
     sink: Sink,
 }
 
@@ -52,6 +54,7 @@ impl std::fmt::Debug for Tracer {
         f.debug_struct("Tracer")
             .field("http", &self.http)
             .field("curl", &self.curl)
+            .field("notes", &self.notes)
             .finish()
     }
 }
@@ -72,6 +75,7 @@ impl Tracer {
         Tracer {
             http: false,
             curl: false,
+            notes: false,
             sink,
         }
     }
@@ -79,6 +83,13 @@ impl Tracer {
     pub fn with(mut self, http: bool, curl: bool) -> Tracer {
         self.http = http;
         self.curl = curl;
+        self
+    }
+
+    /// Also say when a request is retried or a download resumed (a pull on
+    /// bad Wi-Fi should not look stuck).
+    pub fn with_notes(mut self, notes: bool) -> Tracer {
+        self.notes = notes;
         self
     }
 
@@ -154,10 +165,10 @@ impl Tracer {
         }
     }
 
-    /// A line of its own (e.g. "retrying in 1.2 s").
+    /// A retry or a resume: why, and when the next try comes.
     pub fn note(&self, text: &str) {
-        if self.http {
-            (self.sink)(&format!("# {text}"));
+        if self.http || self.notes {
+            (self.sink)(&format!("retry: {text}"));
         }
     }
 }

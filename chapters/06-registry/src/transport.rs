@@ -176,7 +176,7 @@ impl Transport {
         let mut retrier = Retrier::new(self.retry);
         loop {
             let exchange = build();
-            let wait = match self.send(&exchange) {
+            let (wait, what) = match self.send(&exchange) {
                 Ok(response) if retryable_status(response.status().as_u16()) => {
                     let retry_after = response
                         .headers()
@@ -184,19 +184,21 @@ impl Transport {
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
                     match retrier.next_wait(retry_after) {
-                        Some(wait) => wait,
+                        Some(wait) => (wait, format!("answered {}", response.status())),
                         None => return Ok(response),
                     }
                 }
                 Ok(response) => return Ok(response),
                 Err(error) if retryable_error(&error) => match retrier.next_wait(None) {
-                    Some(wait) => wait,
+                    Some(wait) => (wait, error.to_string()),
                     None => return Err(error),
                 },
                 Err(error) => return Err(error),
             };
             self.tracer.note(&format!(
-                "try {} of {} in {:.1} s",
+                "{} {} {what}: try {} of {} in {:.1} s",
+                exchange.method,
+                exchange.url,
                 retrier.tries(),
                 self.retry.attempts,
                 wait.as_secs_f64()

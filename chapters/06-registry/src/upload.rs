@@ -139,7 +139,7 @@ impl Client {
                         .header("Content-Type", "application/octet-stream")
                         .header("Content-Range", range.clone())
                         .body(body);
-                    exchange.curl_body = Some(format!("blobs/sha256/{}", digest.hex()));
+                    exchange.curl_body = Some(path.display().to_string());
                     exchange
                 })?;
             if response.status().as_u16() != 202 {
@@ -187,9 +187,12 @@ impl Client {
         let url = remote.url(&format!("manifests/{tag}"));
         let what = format!("manifest {}:{tag}", remote.repository);
         let (mut response, url) = self.call(remote.endpoint, &remote.scopes, &url, |u| {
-            Exchange::new(Method::PUT, u)
+            let mut exchange = Exchange::new(Method::PUT, u)
                 .header("Content-Type", media_type)
-                .body(bytes)
+                .body(bytes);
+            // What `ch06-registry manifest REF > manifest.json` writes.
+            exchange.curl_body = Some("manifest.json".into());
+            exchange
         })?;
         if response.status().as_u16() != 201 {
             return Err(status_error(

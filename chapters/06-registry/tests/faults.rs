@@ -41,6 +41,7 @@ fn big_layer(image: &BuiltImage) -> &minibox_testkit::oci::BuiltLayer {
 
 fn rule(path: &str, fault: Fault, times: usize) -> Rule {
     Rule {
+        method: "GET".into(),
         path_contains: path.to_string(),
         fault,
         times,
@@ -103,6 +104,7 @@ fn a_dropped_connection_resumes_with_range() {
         "{stderr}"
     );
     assert!(stderr.contains("resuming with Range"), "{stderr}");
+    eprintln!("{stderr}");
 }
 
 #[test]
@@ -342,4 +344,86 @@ fn a_pull_killed_mid_blob_leaves_no_blob_and_the_next_one_completes() {
 
     let stderr = pull_ok(&env, &proxy, &image);
     assert!(stderr.contains("Pull complete"), "{stderr}");
+}
+
+#[test]
+fn manifests_are_checked_digest_size_and_type() {
+    if !tools("manifests_are_checked_digest_size_and_type") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("manifest\n");
+    let registry = registry_with(&env, &image, Default::default(), None);
+    let pull = |rule: Rule| {
+        let proxy = FaultProxy::start(&registry.address(), vec![rule]);
+        let out = env.ch06(&["pull", &format!("{}/demo/img:v1", proxy.address())]);
+        assert_eq!(out.status.code(), Some(125));
+        text(&out).1
+    };
+    // One byte changed: it no longer hashes to Docker-Content-Digest.
+    let stderr = pull(rule("/manifests/v1", Fault::FlipByte(20), 1));
+    assert!(
+        stderr.contains(&format!("not {}: refused", image.manifest_digest)),
+        "{stderr}"
+    );
+    // 5 MiB of "manifest": over the cap, not read further.
+    let big = Fault::Rewrite {
+        body: Some(vec![b' '; 5 << 20]),
+        headers: vec![],
+    };
+    let stderr = pull(rule("/manifests/v1", big, 1));
+    assert!(stderr.contains("is larger than 4194304 bytes"), "{stderr}");
+    // The header and the body disagree on what this is.
+    let mislabelled = Fault::Rewrite {
+        body: None,
+        headers: vec![(
+            "Content-Type".into(),
+            "application/vnd.docker.distribution.manifest.v2+json".into(),
+        )],
+    };
+    let stderr = pull(rule("/manifests/v1", mislabelled, 1));
+    assert!(stderr.contains("says Content-Type application/vnd.docker.distribution.manifest.v2+json but the manifest says mediaType"), "{stderr}");
+    assert!(
+        !env.store().join("refs.json").exists()
+            || !std::fs::read_to_string(env.store().join("refs.json"))
+                .unwrap()
+                .contains("demo/img")
+    );
+}
+
+#[test]
+fn a_push_whose_patch_answer_is_lost_starts_a_new_session() {
+    if !tools("a_push_whose_patch_answer_is_lost_starts_a_new_session") {
+        return;
+    }
+    let env = Env::new();
+    let image = small_image("upload\n");
+    let source = registry_with(&env, &image, Default::default(), None);
+    let reference = format!("{}/demo/img:v1", source.address());
+    env.ok(&["pull", &reference]);
+    let target = Registry::start(Default::default());
+    // The registry gets the bytes; we never hear its 202.
+    let proxy = FaultProxy::start(
+        &target.address(),
+        vec![Rule {
+            method: "PATCH".into(),
+            path_contains: "/blobs/uploads/".into(),
+            fault: Fault::Swallow,
+            times: 1,
+        }],
+    );
+    let destination = format!("{}/copy/img:v1", proxy.address());
+    let (_, stderr) = env.ok(&["push", &reference, &destination]);
+    assert!(
+        stderr.contains("uploading it again in a new session"),
+        "{stderr}"
+    );
+    let back = env.path("back");
+    let index = skopeo_pull(
+        &format!("{}/copy/img:v1", target.address()),
+        &back,
+        "v1",
+        None,
+    );
+    assert_eq!(index_digest(&index), image.manifest_digest);
 }

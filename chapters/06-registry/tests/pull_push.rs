@@ -59,6 +59,15 @@ fn skopeo_pushes_we_pull_identical_digests_and_tree() {
     let theirs = tree(&bundle.join("rootfs"));
     assert_eq!(ours, theirs);
 
+    // `manifest` prints the bytes as served: they hash to the digest; `tags` lists v1.
+    let (manifest, _) = env.ok(&["manifest", &reference]);
+    assert_eq!(
+        minibox_testkit::oci::sha256(manifest.as_bytes()),
+        image.manifest_digest
+    );
+    let (tags, _) = env.ok(&["tags", &format!("{}/demo/busybox", registry.address())]);
+    assert_eq!(tags, "v1\n");
+
     // Pulled again: nothing downloaded.
     let (_, stderr) = env.ok(&["pull", &reference]);
     assert!(stderr.contains("Already exists"), "{stderr}");
@@ -160,6 +169,17 @@ fn an_index_gives_this_platform_or_the_one_asked_for() {
     let (_, stderr) = env2.ok(&["pull", "--platform", &platform, &reference]);
     assert!(
         stderr.contains(&format!("is {}", foreign.manifest_digest)),
+        "{stderr}"
+    );
+
+    // A lone manifest for another platform: pulled, with a warning, under its own platform.
+    let lone = env.path("lone");
+    layout(&lone, &foreign, "only");
+    let single = format!("{}/multi/foreign:1", registry.address());
+    skopeo_push(&lone, "only", &single, None);
+    let (_, stderr) = env.ok(&["pull", &single]);
+    assert!(
+        stderr.contains(&format!("this image is for {platform}")),
         "{stderr}"
     );
 

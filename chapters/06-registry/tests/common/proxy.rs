@@ -25,11 +25,20 @@ pub enum Fault {
     Redirect(String),
     /// Send the head and this many body bytes, then nothing for 30 s.
     Stall(usize),
+    /// Forward the request, then close without any answer.
+    Swallow,
+    /// Replace the body (if given) and these headers.
+    Rewrite {
+        body: Option<Vec<u8>>,
+        headers: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// Matches GET requests whose path contains this.
+    /// The method it matches (GET for downloads, PATCH for uploads…).
+    pub method: String,
+    /// Matches requests whose path contains this.
     pub path_contains: String,
     pub fault: Fault,
     /// How many matching requests it breaks (then it is spent).
@@ -105,13 +114,10 @@ impl Drop for FaultProxy {
 }
 
 fn take_fault(rules: &Mutex<Vec<Rule>>, method: &str, target: &str) -> Option<Fault> {
-    if method != "GET" {
-        return None;
-    }
     let mut rules = rules.lock().unwrap();
     let rule = rules
         .iter_mut()
-        .find(|r| r.times > 0 && target.contains(&r.path_contains))?;
+        .find(|r| r.times > 0 && r.method == method && target.contains(&r.path_contains))?;
     rule.times -= 1;
     Some(rule.fault.clone())
 }
@@ -182,6 +188,10 @@ fn handle(
             let _ = client.shutdown(std::net::Shutdown::Both);
             return;
         }
+        Some(Fault::Swallow) => {
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         Some(Fault::Stall(n)) => {
             use std::io::Write;
             let n = n.min(answer.body.len());
@@ -195,6 +205,16 @@ fn handle(
             answer.body.truncate(n);
             let length = answer.body.len().to_string();
             answer.set_header("Content-Length", &length);
+        }
+        Some(Fault::Rewrite { body, headers }) => {
+            if let Some(body) = body {
+                answer.body = body;
+                let length = answer.body.len().to_string();
+                answer.set_header("Content-Length", &length);
+            }
+            for (name, value) in headers {
+                answer.set_header(&name, &value);
+            }
         }
         Some(Fault::FlipByte(i)) => {
             if let Some(byte) = answer.body.get_mut(i) {

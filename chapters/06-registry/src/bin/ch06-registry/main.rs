@@ -138,7 +138,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         ..Default::default()
     };
     let docker_config = credentials::config_path().ok();
-    let client = Client::new(&options, display.tracer(), docker_config.clone());
+    let quiet = narrator.verbosity() == ch01_chroot::Verbosity::Quiet;
+    let tracer = display.tracer().with_notes(!quiet);
+    let client = Client::new(&options, tracer, docker_config.clone());
 
     match &cli.command {
         Command::Pull {
@@ -167,8 +169,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 "Image is up to date for"
             };
-            display.print(&format!("Digest: {}", pulled.digest));
-            display.print(&format!("Status: {status} {}", reference.familiar()));
+            display.summary(&format!("Digest: {}", pulled.digest));
+            display.summary(&format!("Status: {status} {}", reference.familiar()));
             narrator.observe(&format!(
                 "{} layer(s) unpacked in {}; image ID {}",
                 pulled.image.layer_digests.len(),
@@ -194,7 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 display.push_event(e)
             })?;
             // docker's last line, word for word.
-            display.print(&format!(
+            display.summary(&format!(
                 "{}: digest: {} size: {}",
                 pushed.tag, pushed.digest, pushed.size
             ));
@@ -224,10 +226,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let manifest =
                 client.get_manifest(&Remote::pull(&endpoint, reference.repository()), &wanted)?;
             narrator.detail(&format!("{} ({})", manifest.digest, manifest.media_type));
+            // The bytes exactly as served (their sha256 is the digest); a
+            // newline only for a terminal's sake.
+            use std::io::IsTerminal;
             let mut stdout = std::io::stdout().lock();
+            let newline: &[u8] = if stdout.is_terminal() { b"\n" } else { b"" };
             stdout
                 .write_all(&manifest.bytes)
-                .and_then(|()| stdout.write_all(b"\n"))
+                .and_then(|()| stdout.write_all(newline))
                 .context("writing to stdout")?;
             Ok(0)
         }

@@ -58,6 +58,13 @@ impl Display {
         self.bars.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
+    /// docker's summary lines (`Digest: …`, `Status: …`): not with `--quiet`.
+    pub fn summary(&self, text: &str) {
+        if self.narrator.verbosity() != Verbosity::Quiet {
+            self.print(text);
+        }
+    }
+
     /// A line above the bars (or just a line).
     pub fn print(&self, text: &str) {
         match &self.bars() {
@@ -133,6 +140,10 @@ impl Display {
             PullEvent::PlatformChosen { platform, digest } => self
                 .narrator
                 .step(&format!("the index's entry for {platform} is {digest}")),
+            PullEvent::OtherPlatform { wanted, found } => self.narrator.warn(&format!(
+                "this image is for {found}, not {wanted} (it has no index to choose from): \
+                 it runs here only if this machine can execute {found} binaries"
+            )),
             PullEvent::Waiting { digest, size, .. } => {
                 self.add_bar(&digest, size);
                 self.status(&digest, "Waiting");
@@ -186,6 +197,10 @@ impl Display {
                     bar.set_position(sent);
                 }
             }
+            PushEvent::Restarting { digest, reason } => self.narrator.warn(&format!(
+                "{}: {reason}; uploading it again in a new session",
+                digest.short()
+            )),
             PushEvent::Pushed { digest } => self.finish(&digest, "Pushed"),
         }
     }
