@@ -190,3 +190,36 @@ fn ch05_tag_gives_an_image_a_second_name_sharing_its_layer() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ch06_claims_decodes_the_middle_of_a_token() {
+    // header.claims.signature; the claims as Docker Hub's token server writes
+    // them, base64url without padding (made with `base64 -w0 | tr '+/' '-_' | tr -d =`).
+    let claims = r#"{"access":[{"type":"repository","name":"library/busybox","actions":["pull"]}],"aud":"registry.docker.io","exp":1764579600}"#;
+    let encoded = base64url(claims.as_bytes());
+    let token = format!("eyJhbGciOiJSUzI1NiJ9.{encoded}.c2lnbmF0dXJl");
+    let out = run(Command::new(env!("CARGO_BIN_EXE_sol-ch06-claims")).arg(&token));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value["aud"], "registry.docker.io");
+    assert_eq!(value["access"][0]["actions"][0], "pull");
+
+    let out = run(Command::new(env!("CARGO_BIN_EXE_sol-ch06-claims")).arg("not-a-token"));
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("three parts"), "{stderr}");
+}
+
+/// base64url without padding, the test's own (independent of the solution's decoder).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
