@@ -623,6 +623,37 @@ pub fn attach_device_program(
 // ANCHOR_END: attach_attach
 // ANCHOR_END: attach
 
+/// A device cgroup that outlives its creator (an OCI runtime's `create`):
+/// where it is, for a later process to remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptDeviceCgroup {
+    pub mechanism: Mechanism,
+    /// The directory the rules live on.
+    pub dir: PathBuf,
+    /// Directories it made, outermost first (the dir itself among them,
+    /// unless it is the container's shared cgroup2 directory).
+    pub created: Vec<PathBuf>,
+}
+
+impl DeviceCgroup {
+    /// Gives up ownership: nothing is removed on drop; the caller records
+    /// where it is (chapter 03's `CgroupHandle` takes it, see `handle.rs`).
+    pub fn into_kept(mut self) -> KeptDeviceCgroup {
+        let kept = self.kept();
+        self.removed = true;
+        kept
+    }
+
+    /// Where it is, to record before anything can go wrong (the guard still owns it).
+    pub fn kept(&self) -> KeptDeviceCgroup {
+        KeptDeviceCgroup {
+            mechanism: self.mechanism,
+            dir: self.dir.clone(),
+            created: self.created.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
