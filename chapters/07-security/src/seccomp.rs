@@ -104,6 +104,7 @@ impl Seccomp {
     }
 
     // ANCHOR: compile
+    // ANCHOR: compile_actions
     /// Checks the profile and compiles it. seccompiler builds filters with
     /// *one* action on a match and one otherwise, while an OCI profile mixes
     /// actions; so we build one filter per action and let the kernel combine
@@ -129,6 +130,8 @@ impl Seccomp {
                 actions.push(rule.action.clone());
             }
         }
+        // ANCHOR_END: compile_actions
+        // ANCHOR: compile_programs
         let mut programs = Vec::new();
         for wanted in &actions {
             let chosen = rules.iter().filter(|r| &r.action == wanted);
@@ -152,6 +155,7 @@ impl Seccomp {
             skipped,
         })
     }
+    // ANCHOR_END: compile_programs
     // ANCHOR_END: compile
 
     // ANCHOR: load
