@@ -44,7 +44,8 @@ def load(out):
                 q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
                 timings[(group, r["command"])] = dict(
                     median=r["median"], p25=q[0], p75=q[2], stddev=r.get("stddev") or 0.0,
-                    min=r["min"], max=r["max"], runs=len(times))
+                    min=r["min"], max=r["max"], runs=len(times),
+                    cpu=(r.get("user") or 0.0) + (r.get("system") or 0.0))
     machine = {}
     with open(os.path.join(out, "machine.env")) as f:
         for line in f:
@@ -79,8 +80,8 @@ def group_tables(rows, timings):
             continue
         base = timings.get((group, ref))
         lines += [f"**{title}**", "",
-                  f"| | median | spread (p25–p75) | × {ref_label(grows, ref)} | runs |",
-                  "|---|---:|---:|---:|---:|"]
+                  f"| | median | spread (p25–p75) | × {ref_label(grows, ref)} | CPU | runs |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for r in grows:
             label = md_escape(r["label"])
             if OURS.match(r["key"]):
@@ -88,11 +89,12 @@ def group_tables(rows, timings):
             t = timings.get((group, r["key"]))
             if r["status"] == "na" or t is None:
                 why = r["value"] or "not measured"
-                lines.append(f"| {label} | n/a ({md_escape(why)}) | | | |")
+                lines.append(f"| {label} | n/a ({md_escape(why)}) | | | | |")
                 continue
             ratio = f"{t['median'] / base['median']:.2f}×" if base else ""
-            lines.append(f"| {label} | {fmt_s(t['median'])} | {fmt_s(t['p25'])}–{fmt_s(t['p75'])} | {ratio} | {t['runs']} |")
-        lines.append("")
+            lines.append(f"| {label} | {fmt_s(t['median'])} | {fmt_s(t['p25'])}–{fmt_s(t['p75'])} | {ratio} | {fmt_s(t['cpu'])} | {t['runs']} |")
+        lines += ["", "CPU: user + system time of the command and the processes it waited for (mean), "
+                  "not of daemons it talks to (containerd's work for `ctr` is not in it).", ""]
     return lines
 
 
