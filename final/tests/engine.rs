@@ -61,6 +61,19 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Waits until `check` holds, or fails the test at the deadline: a state
+/// that is reached, not a sleep that hopes.
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not reached within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn no_mounts_under(path: &Path) -> bool {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     !info.contains(&path.display().to_string())
@@ -110,7 +123,14 @@ fn detached_lifecycle_ps_logs_exec_stop_rm() {
     assert!(out.status.success());
     let id = stdout(&out).trim().to_string();
     assert_eq!(id.len(), 64);
+    // `run -d` returns once the container runs, as docker's does.
     assert!(stdout(&root.run(&["ps"])).contains("web"));
+    // The trap is set once "started" is in the log: only then is a stop's TERM caught.
+    wait_until(
+        "the container's first line in its log",
+        Duration::from_secs(10),
+        || stdout(&root.run(&["logs", "web"])).contains("started"),
+    );
     let exec = root.run(&["exec", "-e", "X=42", "web", "sh", "-c", "echo $X"]);
     assert_eq!(stdout(&exec), "42\n");
     // The name is taken: the error names the other container; nothing new appears.
@@ -212,7 +232,7 @@ fn commit_then_run_sees_the_change() {
         .run(&[
             "run",
             "--name",
-            "c",
+            "changer",
             "busybox",
             "sh",
             "-c",
@@ -220,13 +240,13 @@ fn commit_then_run_sees_the_change() {
         ])
         .status
         .success());
-    let diff = stdout(&root.run(&["diff", "c"]));
+    let diff = stdout(&root.run(&["diff", "changer"]));
     assert!(
         diff.contains("A /etc/note") && diff.contains("D /etc/group"),
         "{diff}"
     );
     assert!(root
-        .run(&["commit", "c", "busybox:changed"])
+        .run(&["commit", "changer", "busybox:changed"])
         .status
         .success());
     let out = root.run(&[
@@ -267,8 +287,12 @@ fn killed_shim_is_reconciled_and_removed_without_leftovers() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill");
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(stdout(&root.run(&["ps", "-a"])).contains("Exited (137)"));
+    wait_until("the shim's end", Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{shim}/stat"))
+            .map_or(true, |stat| stat.contains(") Z "))
+    });
+    let ps = stdout(&root.run(&["ps", "-a"]));
+    assert!(ps.contains("Exited (137)"), "{ps}");
     assert!(root.run(&["rm", &id]).status.success());
     assert!(no_mounts_under(root.path()));
     for dir in cgroups {
