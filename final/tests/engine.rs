@@ -362,3 +362,48 @@ fn runc_gives_the_same_results() {
     );
     assert!(no_mounts_under(root.path()));
 }
+
+#[test]
+fn seccomp_and_the_device_cgroup_hold_with_every_runtime() {
+    if !require_root("seccomp_and_the_device_cgroup_hold_with_every_runtime") {
+        return;
+    }
+    let root = Root::new();
+    let mut runtimes = vec!["ours"];
+    if minibox_testkit::require_tool(
+        "seccomp_and_the_device_cgroup_hold_with_every_runtime",
+        "runc",
+    ) {
+        runtimes.push("runc");
+    }
+    // A block device node may be made (CAP_MKNOD) but not opened: the
+    // device cgroup allows only docker's default devices.
+    let script = "grep Seccomp: /proc/self/status; mknod /tmp/disk b 7 0; \
+                  head -c1 /tmp/disk >/dev/null 2>&1 || echo refused";
+    for runtime in runtimes {
+        let out = root.run(&[
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert_eq!(stdout(&out), "Seccomp:\t2\nrefused\n", "{runtime}");
+        let out = root.run(&[
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "grep",
+            "Seccomp:",
+            "/proc/self/status",
+        ]);
+        assert_eq!(stdout(&out), "Seccomp:\t0\n", "{runtime}");
+    }
+}
