@@ -407,3 +407,170 @@ fn seccomp_and_the_device_cgroup_hold_with_every_runtime() {
         assert_eq!(stdout(&out), "Seccomp:\t0\n", "{runtime}");
     }
 }
+
+/// A pseudo-terminal driven by the test, as a person at a keyboard: the
+/// CLI gets the slave as its controlling terminal, the test types into the
+/// master and reads what the terminal shows.
+struct Pty {
+    master: std::fs::File,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    child: std::process::Child,
+}
+
+impl Pty {
+    fn spawn(root: &Root, args: &[&str]) -> Pty {
+        use std::os::unix::process::CommandExt;
+        let size = nix::pty::Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+        let slave = std::fs::File::from(pty.slave);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
+        cmd.arg("--root")
+            .arg(root.path())
+            .args(args)
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave.try_clone().expect("dup"))
+            .stderr(slave.try_clone().expect("dup"));
+        // Safety: setsid and ioctl are async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                // A session of its own with the pty as controlling terminal, as a login shell has.
+                libc::setsid();
+                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn minibox");
+        drop(slave);
+        let master = std::fs::File::from(pty.master);
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut reader = master.try_clone().expect("dup");
+        let shown = screen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            // EIO once every slave descriptor is closed: the session ended.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Pty {
+            master,
+            screen,
+            child,
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        self.master
+            .write_all(format!("{line}\r").as_bytes())
+            .expect("typing");
+    }
+
+    /// Waits until the screen shows `text`.
+    fn expect(&self, text: &str) {
+        wait_until(
+            &format!("the terminal to show {text:?}"),
+            Duration::from_secs(20),
+            || self.screen.lock().unwrap().contains(text),
+        );
+    }
+
+    fn resize(&self, rows: u16, cols: u16) {
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        use std::os::fd::AsRawFd;
+        // Safety: TIOCSWINSZ reads one winsize; the kernel sends SIGWINCH to the CLI.
+        assert_eq!(
+            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
+            0
+        );
+    }
+
+    fn wait(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "minibox did not exit; screen:\n{}",
+                    self.screen.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The terminal's modes are back to cooked (echo, line editing) after the CLI left.
+    fn is_cooked(&self) -> bool {
+        let t = nix::sys::termios::tcgetattr(&self.master).expect("tcgetattr");
+        use nix::sys::termios::LocalFlags;
+        t.local_flags
+            .contains(LocalFlags::ECHO | LocalFlags::ICANON)
+    }
+}
+
+#[test]
+fn run_it_under_a_real_pty_echoes_resizes_and_exits_with_the_code() {
+    if !require_root("run_it_under_a_real_pty_echoes_resizes_and_exits_with_the_code") {
+        return;
+    }
+    let root = Root::new();
+    let mut pty = Pty::spawn(&root, &["run", "-it", "--rm", "busybox", "sh"]);
+    pty.type_line("echo h''i");
+    // The container's terminal echoes what was typed, then the shell's answer.
+    pty.expect("echo h''i");
+    pty.expect("\nhi\r\n");
+    pty.type_line("stty size");
+    pty.expect("24 80");
+    pty.resize(40, 100);
+    // The size travels CLI → shim → the container's pty; ask until it arrived.
+    wait_until("the new size inside", Duration::from_secs(20), || {
+        pty.type_line("stty size");
+        std::thread::sleep(Duration::from_millis(100));
+        pty.screen.lock().unwrap().contains("40 100")
+    });
+    pty.type_line("exit 3");
+    assert_eq!(pty.wait(), Some(3));
+    assert!(pty.is_cooked(), "the terminal was left in raw mode");
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+    assert!(no_mounts_under(root.path()));
+}
+
+#[test]
+fn exec_it_under_a_real_pty() {
+    if !require_root("exec_it_under_a_real_pty") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"]);
+    assert!(out.status.success());
+    let mut pty = Pty::spawn(&root, &["exec", "-it", "box", "sh"]);
+    pty.type_line("echo $((6*7)) in $(hostname)");
+    pty.expect("\n42 in ");
+    pty.type_line("exit 5");
+    assert_eq!(pty.wait(), Some(5));
+    assert!(root.run(&["rm", "-f", "box"]).status.success());
+    assert!(no_mounts_under(root.path()));
+}
