@@ -574,3 +574,127 @@ fn exec_it_under_a_real_pty() {
     assert!(root.run(&["rm", "-f", "box"]).status.success());
     assert!(no_mounts_under(root.path()));
 }
+
+/// An image with docker's run-time config: ENTRYPOINT busybox, CMD
+/// `echo from cmd`, an ENV, a WORKDIR and a user in its /etc/passwd.
+fn configured_image(root: &Root) -> tempfile::TempDir {
+    use minibox_testkit::oci::{ImageBuilder, Layer, OciLayout};
+    let busybox = which("busybox");
+    let layer = Layer::new()
+        .dir("bin", 0o755)
+        .host_file("bin/busybox", &busybox, 0o755)
+        .symlink("bin/sh", "busybox")
+        .symlink("bin/id", "busybox")
+        .dir("etc", 0o755)
+        .file(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+            0o644,
+        )
+        .file("etc/group", b"root:x:0:\napp:x:1000:\n", 0o644)
+        .dir("tmp", 0o1777)
+        .dir("root", 0o700);
+    let image = ImageBuilder::new()
+        .layer(layer)
+        .entrypoint(&["/bin/busybox"])
+        .cmd(&["echo", "from cmd"])
+        .env(&["GREETING=hi", "PATH=/bin"])
+        .workdir("/opt/app")
+        .build();
+    let dir = tempfile::tempdir().expect("tempdir");
+    OciLayout::create(dir.path()).add(&image, "v1");
+    let out = root.run(&["import", &dir.path().display().to_string(), "conf:v1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+fn which(tool: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain([std::path::PathBuf::from("/bin")])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} not found"))
+}
+
+#[test]
+fn entrypoint_cmd_env_workdir_and_user_follow_dockers_rules() {
+    if !require_root("entrypoint_cmd_env_workdir_and_user_follow_dockers_rules") {
+        return;
+    }
+    let root = Root::new();
+    let _layout = configured_image(&root);
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        let out = root.run(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    // ENTRYPOINT + CMD; arguments replace CMD only.
+    assert_eq!(run(&["conf:v1"]), "from cmd\n");
+    assert_eq!(run(&["conf:v1", "echo", "from args"]), "from args\n");
+    // --entrypoint replaces ENTRYPOINT and drops the image's CMD (docker's rule).
+    assert_eq!(run(&["--entrypoint", "/bin/sh", "conf:v1"]), "");
+    assert_eq!(
+        run(&[
+            "--entrypoint",
+            "/bin/sh",
+            "conf:v1",
+            "-c",
+            "echo $GREETING in $(pwd)"
+        ]),
+        "hi in /opt/app\n"
+    );
+    // -e overrides the image's ENV; -w the WORKDIR (created when missing).
+    assert_eq!(
+        run(&[
+            "-e",
+            "GREETING=hello",
+            "-w",
+            "/srv/new",
+            "conf:v1",
+            "sh",
+            "-c",
+            "echo $GREETING in $(pwd)"
+        ]),
+        "hello in /srv/new\n"
+    );
+    let env_file = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(env_file.path(), "# a comment\nFROM_FILE=yes\n").expect("write");
+    assert_eq!(
+        run(&[
+            "--env-file",
+            &env_file.path().display().to_string(),
+            "conf:v1",
+            "sh",
+            "-c",
+            "echo $FROM_FILE"
+        ]),
+        "yes\n"
+    );
+    // -u by name (the image's /etc/passwd) and by number.
+    assert_eq!(
+        run(&["-u", "app", "conf:v1", "id"]),
+        "uid=1000(app) gid=1000(app)\n"
+    );
+    assert_eq!(
+        run(&["-u", "1234:5678", "conf:v1", "sh", "-c", "id -u; id -g"]),
+        "1234\n5678\n"
+    );
+    assert_eq!(run(&["conf:v1", "id", "-u"]), "0\n");
+    // An unknown user is refused before anything starts.
+    let out = root.run(&["run", "--rm", "-u", "nobody-here", "conf:v1", "id"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+}
