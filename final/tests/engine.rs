@@ -698,3 +698,206 @@ fn entrypoint_cmd_env_workdir_and_user_follow_dockers_rules() {
     assert_ne!(out.status.code(), Some(0));
     assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
 }
+
+/// The cgroup directories the container's state records.
+fn cgroup_dirs(root: &Root, id: &str) -> Vec<String> {
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.path().join("containers").join(id).join("state.json")).expect("state"),
+    )
+    .expect("json");
+    state["cgroup"]["dirs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["path"].as_str().map(String::from))
+        .collect()
+}
+
+/// Reads a child's stdout on a thread; `shown` has everything so far.
+fn collect_stdout(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut out = child.stdout.take().expect("piped stdout");
+    let into = shown.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    shown
+}
+
+fn spawn_cli(root: &Root, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_minibox"))
+        .arg("--root")
+        .arg(root.path())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn minibox")
+}
+
+#[test]
+fn logs_follow_sees_a_line_written_after_it_started() {
+    if !require_root("logs_follow_sees_a_line_written_after_it_started") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1000",
+    ]);
+    assert!(out.status.success());
+    let mut follow = spawn_cli(&root, &["logs", "-f", "talker"]);
+    let shown = collect_stdout(&mut follow);
+    wait_until(
+        "logs -f to show the first line",
+        Duration::from_secs(10),
+        || shown.lock().unwrap().contains("one\n"),
+    );
+    // A line written now, to the container's own stdout (its PID 1's fd 1).
+    let exec = root.run(&["exec", "talker", "sh", "-c", "echo two > /proc/1/fd/1"]);
+    assert!(exec.status.success());
+    wait_until(
+        "logs -f to show the new line",
+        Duration::from_secs(10),
+        || shown.lock().unwrap().contains("one\ntwo\n"),
+    );
+    // The container ends: so does the follower, as docker's does.
+    assert!(root.run(&["stop", "-t", "1", "talker"]).status.success());
+    let ended =
+        minibox_testkit::bounded::collect_within(follow, Duration::from_secs(20), "logs -f");
+    assert!(ended.status.success());
+}
+
+#[test]
+fn kill_9_of_the_foreground_cli_leaves_the_container_to_its_shim() {
+    if !require_root("kill_9_of_the_foreground_cli_leaves_the_container_to_its_shim") {
+        return;
+    }
+    let root = Root::new();
+    let mut cli = spawn_cli(
+        &root,
+        &[
+            "run",
+            "--name",
+            "orphan",
+            "busybox",
+            "sh",
+            "-c",
+            "echo up; sleep 1000",
+        ],
+    );
+    let shown = collect_stdout(&mut cli);
+    wait_until(
+        "the container's first line",
+        Duration::from_secs(20),
+        || shown.lock().unwrap().contains("up\n"),
+    );
+    cli.kill().expect("SIGKILL the CLI");
+    let _ = cli.wait();
+    // The container runs on under its shim; ps says so.
+    let ps = stdout(&root.run(&["ps"]));
+    assert!(ps.contains("orphan") && ps.contains("Up"), "{ps}");
+    let id = stdout(&root.run(&["ps", "-q", "--no-trunc"]))
+        .trim()
+        .to_string();
+    let dirs = cgroup_dirs(&root, &id);
+    assert!(!dirs.is_empty());
+    assert!(root.run(&["rm", "-f", "orphan"]).status.success());
+    assert!(no_mounts_under(root.path()));
+    for dir in dirs {
+        assert!(!Path::new(&dir).exists(), "{dir} left behind");
+    }
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+}
+
+#[test]
+fn run_rm_leaves_no_state_mount_or_cgroup() {
+    if !require_root("run_rm_leaves_no_state_mount_or_cgroup") {
+        return;
+    }
+    let root = Root::new();
+    let out = root.run(&["run", "-d", "--rm", "busybox", "sleep", "1000"]);
+    let id = stdout(&out).trim().to_string();
+    let dirs = cgroup_dirs(&root, &id);
+    assert!(!dirs.is_empty());
+    assert!(root.run(&["stop", "-t", "1", &id]).status.success());
+    let dir = root.path().join("containers").join(&id);
+    wait_until(
+        "the container's directory to go",
+        Duration::from_secs(20),
+        || !dir.exists(),
+    );
+    assert!(no_mounts_under(root.path()));
+    for dir in dirs {
+        assert!(!Path::new(&dir).exists(), "{dir} left behind");
+    }
+    assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
+}
+
+#[test]
+fn runc_lifecycle_matches_ours() {
+    if !require_root("runc_lifecycle_matches_ours")
+        || !minibox_testkit::require_tool("runc_lifecycle_matches_ours", "runc")
+    {
+        return;
+    }
+    let root = Root::new();
+    let mut seen = Vec::new();
+    for runtime in ["ours", "runc"] {
+        let name = format!("life-{runtime}");
+        let script = "trap 'echo bye; exit 3' TERM; echo started; while true; do sleep 0.1; done";
+        let out = root.run(&[
+            "run",
+            "-d",
+            "--runtime",
+            runtime,
+            "--name",
+            &name,
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(
+            out.status.success(),
+            "{runtime}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wait_until("the trap to be set", Duration::from_secs(10), || {
+            stdout(&root.run(&["logs", &name])).contains("started")
+        });
+        let exec = stdout(&root.run(&["exec", &name, "sh", "-c", "echo $$ $(hostname | wc -c)"]));
+        let top = stdout(&root.run(&["top", &name]));
+        assert!(root.run(&["stop", "-t", "5", &name]).status.success());
+        let inspect: serde_json::Value =
+            serde_json::from_slice(&root.run(&["inspect", &name]).stdout).expect("json");
+        let logs = stdout(&root.run(&["logs", &name]));
+        seen.push((
+            exec.split_whitespace().nth(1).map(String::from),
+            top.contains("sleep") || top.contains("sh"),
+            inspect[0]["State"]["ExitCode"].clone(),
+            inspect[0]["State"]["Status"].clone(),
+            logs,
+        ));
+        assert!(root.run(&["rm", &name]).status.success());
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].2, 3);
+    assert!(no_mounts_under(root.path()));
+}
