@@ -30,6 +30,9 @@ pub struct Plan {
     pub container: ContainerSpec,
     /// Namespaces given with a `path`: joined with setns before clone.
     pub joins: Vec<(NamespaceKind, PathBuf)>,
+    /// A new time namespace with these (seconds, nanoseconds) offsets for
+    /// CLOCK_MONOTONIC and CLOCK_BOOTTIME; `None`: the host's clocks.
+    pub time_offsets: Option<[(i64, u32); 2]>,
     pub mounts: Vec<MountStep>,
     pub devices: Vec<DeviceNode>,
     pub rootfs_propagation: Option<MsFlags>,
@@ -118,6 +121,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
     // Namespaces: new ones for clone, paths to join.
     let mut namespaces = Namespaces::none();
     let mut joins = Vec::new();
+    let mut new_time = false;
     for ns in linux.namespaces().iter().flatten() {
         let kind = kind_of(ns.typ());
         if let Some(path) = ns.path() {
@@ -138,12 +142,7 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             NamespaceKind::Net => namespaces.net = true,
             NamespaceKind::Pid => namespaces.pid = true,
             NamespaceKind::Cgroup => namespaces.cgroup = true,
-            NamespaceKind::Time => {
-                return Err(RuntimeError::unsupported(
-                    "linux.namespaces (time)",
-                    "a new time namespace is not supported by this runtime: drop it",
-                ))
-            }
+            NamespaceKind::Time => new_time = true,
         }
     }
     // ANCHOR_END: plan_namespaces
@@ -244,7 +243,6 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
         (linux.personality().is_some(), "linux.personality"),
         (linux.memory_policy().is_some(), "linux.memoryPolicy"),
         (linux.net_devices().is_some(), "linux.netDevices"),
-        (linux.time_offsets().is_some(), "linux.timeOffsets"),
     ] {
         if set {
             return Err(RuntimeError::unsupported(
@@ -354,8 +352,36 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             b.width().min(u16::MAX as u64) as u16,
         )
     });
+    let offset = |clock: &str| {
+        linux
+            .time_offsets()
+            .as_ref()
+            .and_then(|o| o.get(clock))
+            .map_or((0, 0), |o| {
+                (o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0))
+            })
+    };
+    if linux.time_offsets().is_some() && !new_time {
+        return Err(RuntimeError::invalid(
+            "linux.timeOffsets",
+            "offsets need a new time namespace in linux.namespaces",
+        ));
+    }
+    if let Some(clock) = linux
+        .time_offsets()
+        .iter()
+        .flat_map(|o| o.keys())
+        .find(|k| !matches!(k.as_str(), "monotonic" | "boottime"))
+    {
+        return Err(RuntimeError::invalid(
+            "linux.timeOffsets",
+            format!("{clock:?}: only monotonic and boottime have offsets"),
+        ));
+    }
+    let time_offsets = new_time.then(|| [offset("monotonic"), offset("boottime")]);
     Ok(Plan {
         bundle: bundle.to_path_buf(),
+        time_offsets,
         container,
         joins,
         mounts,

@@ -7,6 +7,17 @@
 //! finds it again from its state file for `state`, `kill`, `exec`, `pause`
 //! and `delete` ([`lifecycle`], [`state`]). podman and containerd drive it
 //! exactly as they drive runc.
+//!
+//! For an engine: [`Runtime::new`]`(root, log)`, then
+//! [`Runtime::create`]`(id, bundle, &CreateOptions { pid_file, console_socket })`,
+//! [`Runtime::start`], [`Runtime::state`], [`Runtime::kill`]`(id, signal, all)`,
+//! [`Runtime::delete`]`(id, force)`, [`Runtime::freeze`], [`Runtime::pids`],
+//! [`Runtime::exec`]`(id, process, &ExecOptions)`, [`Runtime::list`];
+//! [`template::default_config`] as the base of a config.json, and the
+//! annotation [`config::INIT_ANNOTATION`] for chapter 02's reaping init.
+//! `create` and `exec` clone the calling process, which must be
+//! single-threaded (chapter 02 checks): a multi-threaded engine runs the
+//! `ch08-runtime` binary instead, from its shim, as containerd runs runc.
 
 pub mod config;
 pub mod container_hooks;

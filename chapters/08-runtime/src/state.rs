@@ -192,8 +192,8 @@ impl Store {
     }
     // ANCHOR_END: lock
 
-    /// Reads state.json; a container whose `create` died before writing it
-    /// has none yet (see [`Store::load_or_orphan`]).
+    /// Reads state.json. A container whose `create` died before writing it
+    /// has a directory and no state: `delete --force` removes that.
     pub fn load(&self, id: &str) -> Result<Saved, RuntimeError> {
         Self::check_id(id)?;
         let dir = self.dir(id);

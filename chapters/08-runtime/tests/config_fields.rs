@@ -245,6 +245,47 @@ fn namespaces_new_and_joined_by_path() {
 }
 
 #[test]
+fn a_time_namespace_with_offsets() {
+    if !require_root("a_time_namespace_with_offsets") {
+        return;
+    }
+    let host_uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .expect("uptime")
+        .split(' ')
+        .next()
+        .and_then(|u| u.parse().ok())
+        .expect("a number");
+    let (code, out, err) = run_script(
+        "cut -d' ' -f1 /proc/uptime; readlink /proc/self/ns/time",
+        |c, _| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .expect("ns")
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] =
+                json!({"boottime": {"secs": 1000000}, "monotonic": {"secs": 1000000}});
+        },
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    let uptime: f64 = lines
+        .next()
+        .and_then(|u| u.parse().ok())
+        .expect("uptime inside");
+    assert!(
+        uptime >= host_uptime + 1_000_000.0 && uptime < host_uptime + 1_000_100.0,
+        "boot clock moved by the offset: {uptime} vs host {host_uptime}"
+    );
+    assert_ne!(
+        lines.next().map(String::from),
+        std::fs::read_link("/proc/self/ns/time")
+            .ok()
+            .map(|p| p.display().to_string()),
+        "a time namespace of its own"
+    );
+}
+
+#[test]
 fn user_namespace_with_id_mappings() {
     if !require_root("user_namespace_with_id_mappings") {
         return;

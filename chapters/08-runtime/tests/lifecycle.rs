@@ -418,3 +418,46 @@ fn the_program_inherits_stdio_only_never_the_runtimes_descriptors() {
     let out = minibox_testkit::bounded::output_within(&mut cmd, LIMIT);
     assert_eq!(stdout(&out), "0\n1\n2\n3\n", "{}", stderr(&out));
 }
+
+#[test]
+fn kill_all_signals_every_process_of_the_cgroup() {
+    if !require_root("kill_all_signals_every_process_of_the_cgroup") {
+        return;
+    }
+    let root = Root::new();
+    // Without a PID namespace, killing PID 1 would leave the children: --all reaches them.
+    let mut bundle = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    bundle.config["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "ipc"}]);
+    bundle.config["hostname"] = serde_json::Value::Null;
+    let logs = tempfile::tempdir().expect("tempdir");
+    let id = minibox_testkit::unique_name("all");
+    assert!(root.create(&bundle, &id, logs.path()).status.success());
+    assert!(root.run(&["start", &id]).status.success());
+    let start = std::time::Instant::now();
+    let pids = loop {
+        let ps = root.run(&["ps", "--format", "json", &id]);
+        let pids: Vec<i64> = serde_json::from_slice(&ps.stdout).expect("json");
+        if pids.len() == 3 || start.elapsed() > LIMIT {
+            break pids;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(pids.len(), 3, "sh and two sleeps: {pids:?}");
+    let out = root.run(&["kill", "--all", &id, "9"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let start = std::time::Instant::now();
+    while pids.iter().any(|p| alive(*p)) && start.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "every process of the container is gone"
+    );
+    let out = root.run(&["kill", &id, "NOSUCHSIG"]);
+    assert!(
+        stderr(&out).contains("unknown signal \"NOSUCHSIG\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(root.run(&["delete", &id]).status.success());
+}
