@@ -182,10 +182,9 @@ pub fn build(
         "maskedPaths": r.masked_paths,
         "readonlyPaths": r.readonly_paths,
     });
-    // Chapter 08 does not load seccomp filters yet and refuses the field
-    // rather than ignore it: only runc and crun get the profile for now.
-    let runtime_filters = matches!(runtime, RuntimeKind::Binary(_));
-    if let (Some(seccomp), true) = (&r.seccomp, runtime_filters) {
+    // docker's default seccomp profile (chapter 07), for every runtime:
+    // chapter 08 compiles it with chapter 07 as runc does with libseccomp.
+    if let Some(seccomp) = &r.seccomp {
         linux["seccomp"] = serde_json::to_value(seccomp.profile())
             .map_err(|e| EngineError::Invalid(format!("the seccomp profile: {e}")))?;
     }

@@ -277,6 +277,9 @@ impl Engine {
             let _ = runtime.kill(id, Signal::SIGKILL, true);
         }
         self.wait_shim(id, Duration::from_secs(10));
+        if !self.containers.paths(id).dir.exists() {
+            return Ok(()); // --rm: the shim removed it on the way out, as docker's does
+        }
         self.reconcile(id)?;
         Ok(())
     }

@@ -125,6 +125,11 @@ pub fn main(options: ShimOptions) -> i32 {
     });
     match Shim::create(&options) {
         Ok(mut shim) => {
+            // A detached run returns once the container runs, as docker's
+            // does: `ps` right after `run -d` shows it Up, not Created.
+            if shim.start_requested {
+                shim.start();
+            }
             report(
                 ready,
                 &Ready {
