@@ -45,6 +45,17 @@ impl Rule {
         }
     }
 
+    /// A rule written as iptables takes it, split on spaces
+    /// (`"-s 172.17.0.0/16 ! -o minibox0 -j MASQUERADE"`). No argument of
+    /// ours contains a space.
+    pub fn line(table: Table, chain: &str, spec: &str) -> Rule {
+        Rule {
+            table,
+            chain: chain.to_string(),
+            spec: spec.split_whitespace().map(String::from).collect(),
+        }
+    }
+
     /// The command line, as a learner would type it: `iptables -t nat -A …`.
     pub fn shown(&self, op: &str) -> String {
         let spec: Vec<String> = self

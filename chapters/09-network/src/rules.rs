@@ -47,23 +47,17 @@ impl Chains {
     // ANCHOR: jumps
     /// The only rules we put into built-in chains: one jump to each of ours.
     pub fn jumps(&self) -> Vec<Rule> {
+        let (nat, filter) = (Table::Nat, Table::Filter);
+        let local = "-m addrtype --dst-type LOCAL -j";
         vec![
             // Packets from outside to one of the host's addresses: published ports.
-            Rule::new(
-                Table::Nat,
-                "PREROUTING",
-                &["-m", "addrtype", "--dst-type", "LOCAL", "-j", &self.ports],
-            ),
+            Rule::line(nat, "PREROUTING", &format!("{local} {}", self.ports)),
             // The host's own connections to itself (127.0.0.1:8080) never
             // pass PREROUTING: they start in OUTPUT.
-            Rule::new(
-                Table::Nat,
-                "OUTPUT",
-                &["-m", "addrtype", "--dst-type", "LOCAL", "-j", &self.ports],
-            ),
-            Rule::new(Table::Nat, "POSTROUTING", &["-j", &self.masquerade]),
-            Rule::new(Table::Filter, "FORWARD", &["-j", &self.forward]),
-            Rule::new(Table::Filter, "INPUT", &["-j", &self.input]),
+            Rule::line(nat, "OUTPUT", &format!("{local} {}", self.ports)),
+            Rule::line(nat, "POSTROUTING", &format!("-j {}", self.masquerade)),
+            Rule::line(filter, "FORWARD", &format!("-j {}", self.forward)),
+            Rule::line(filter, "INPUT", &format!("-j {}", self.input)),
         ]
     }
     // ANCHOR_END: jumps
@@ -71,67 +65,39 @@ impl Chains {
     // ANCHOR: base_rules
     /// The network's own rules, made with the bridge.
     pub fn base_rules(&self, bridge: &str, subnet: &Subnet) -> Vec<Rule> {
-        let subnet = subnet.to_string();
+        let (nat, filter) = (Table::Nat, Table::Filter);
+        let (masq, fwd) = (&self.masquerade, &self.forward);
+        let replies = "-m conntrack --ctstate RELATED,ESTABLISHED";
+        let guard = format!(
+            "-i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP"
+        );
         vec![
             // Outbound: a container's address means nothing beyond this
-            // host, so its packets leave with the host's address (SNAT to
-            // whichever address the outgoing interface has), and conntrack
-            // maps the answers back.
-            Rule::new(
-                Table::Nat,
-                &self.masquerade,
-                &["-s", &subnet, "!", "-o", bridge, "-j", "MASQUERADE"],
+            // host, so its packets leave with the host's address, and
+            // conntrack maps the answers back.
+            Rule::line(
+                nat,
+                masq,
+                &format!("-s {subnet} ! -o {bridge} -j MASQUERADE"),
             ),
             // Localhost: after OUTPUT's DNAT a connection from 127.0.0.1
-            // goes out of the bridge; the container could not answer
-            // 127.0.0.1 (that is its own lo), so it gets the bridge's address.
-            Rule::new(
-                Table::Nat,
-                &self.masquerade,
-                &["-s", "127.0.0.0/8", "-o", bridge, "-j", "MASQUERADE"],
+            // leaves through the bridge; the container cannot answer
+            // 127.0.0.1 (its own lo), so it gets the bridge's address.
+            Rule::line(
+                nat,
+                masq,
+                &format!("-s 127.0.0.0/8 -o {bridge} -j MASQUERADE"),
             ),
-            // Forwarding: whatever the containers send, and the answers to it
-            // (a host whose FORWARD policy is DROP — docker sets that — would drop them).
-            Rule::new(
-                Table::Filter,
-                &self.forward,
-                &["-i", bridge, "-j", "ACCEPT"],
-            ),
-            Rule::new(
-                Table::Filter,
-                &self.forward,
-                &[
-                    "-o",
-                    bridge,
-                    "-m",
-                    "conntrack",
-                    "--ctstate",
-                    "RELATED,ESTABLISHED",
-                    "-j",
-                    "ACCEPT",
-                ],
-            ),
+            // Forwarding: what the containers send, and the answers to it
+            // (a host whose FORWARD policy is DROP — docker sets that —
+            // would drop them).
+            Rule::line(filter, fwd, &format!("-i {bridge} -j ACCEPT")),
+            Rule::line(filter, fwd, &format!("-o {bridge} {replies} -j ACCEPT")),
             // route_localnet lets 127.0.0.1 be routed on the bridge; without
             // this guard a container could send packets *to* 127.0.0.1 and
             // reach the host's local-only services (CVE-2020-8558). Answers
             // to connections the host made are ESTABLISHED and pass.
-            Rule::new(
-                Table::Filter,
-                &self.input,
-                &[
-                    "-i",
-                    bridge,
-                    "-d",
-                    "127.0.0.0/8",
-                    "-m",
-                    "conntrack",
-                    "!",
-                    "--ctstate",
-                    "RELATED,ESTABLISHED",
-                    "-j",
-                    "DROP",
-                ],
-            ),
+            Rule::line(filter, &self.input, &guard),
         ]
     }
     // ANCHOR_END: base_rules
@@ -145,84 +111,29 @@ impl Chains {
         ip: Ipv4Addr,
         port: &PortMapping,
     ) -> Vec<Rule> {
-        let proto = port.protocol.name();
-        let host_port = port.host_port.to_string();
-        let container_port = port.container_port.to_string();
-        let to = format!("{ip}:{}", port.container_port);
-        let ip32 = format!("{ip}/32");
+        let (nat, filter) = (Table::Nat, Table::Filter);
+        let p = port.protocol.name();
+        let (host_port, ctr_port) = (port.host_port, port.container_port);
+        // Only to that host address, if one was given (127.0.0.1:8080:80).
+        let to_host = port
+            .host_ip
+            .map(|h| format!("-d {h}/32 "))
+            .unwrap_or_default();
         // The comment names the container in `iptables -S`.
-        let comment = format!("minibox {name}");
-        let mut dnat = vec![];
-        let host_ip = port.host_ip.map(|h| format!("{h}/32"));
-        if let Some(host_ip) = &host_ip {
-            dnat.extend(["-d", host_ip.as_str()]);
-        }
-        dnat.extend([
-            "-p",
-            proto,
-            "-m",
-            proto,
-            "--dport",
-            &host_port,
-            "-m",
-            "comment",
-            "--comment",
-            &comment,
-            "-j",
-            "DNAT",
-            "--to-destination",
-            &to,
-        ]);
+        let tag = format!("-m comment --comment minibox:{name}");
+        let dnat = format!("{to_host}-p {p} -m {p} --dport {host_port} {tag} -j DNAT --to-destination {ip}:{ctr_port}");
+        let accept =
+            format!("-d {ip}/32 -o {bridge} -p {p} -m {p} --dport {ctr_port} {tag} -j ACCEPT");
+        let hairpin =
+            format!("-s {ip}/32 -d {ip}/32 -p {p} -m {p} --dport {ctr_port} {tag} -j MASQUERADE");
         vec![
             // Connections to the host's port go to the container's.
-            Rule::new(Table::Nat, &self.ports, &dnat),
+            Rule::line(nat, &self.ports, &dnat),
             // After DNAT the packet is forwarded to the bridge: allow it.
-            Rule::new(
-                Table::Filter,
-                &self.forward,
-                &[
-                    "-d",
-                    &ip32,
-                    "-o",
-                    bridge,
-                    "-p",
-                    proto,
-                    "-m",
-                    proto,
-                    "--dport",
-                    &container_port,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &comment,
-                    "-j",
-                    "ACCEPT",
-                ],
-            ),
+            Rule::line(filter, &self.forward, &accept),
             // Hairpin: the container calling its own published port would
             // get the answer from itself, to itself, and drop it: masquerade.
-            Rule::new(
-                Table::Nat,
-                &self.masquerade,
-                &[
-                    "-s",
-                    &ip32,
-                    "-d",
-                    &ip32,
-                    "-p",
-                    proto,
-                    "-m",
-                    proto,
-                    "--dport",
-                    &container_port,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &comment,
-                    "-j",
-                    "MASQUERADE",
-                ],
-            ),
+            Rule::line(nat, &self.masquerade, &hairpin),
         ]
     }
     // ANCHOR_END: port_rules
