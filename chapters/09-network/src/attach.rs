@@ -173,9 +173,31 @@ pub fn attach(
     if let Some(state) = state.as_mut() {
         reclaim_locked(&mut nl, &ipt, state, narrator)?;
     }
-    let mut state = network::ensure(&mut nl, &ipt, state, config, narrator)?;
-    check_free(&state, request)?;
-    let ip = state.free_address()?;
+    let mut state = match network::ensure(&mut nl, &ipt, state, config, narrator) {
+        Ok(state) => state,
+        Err(err) => {
+            // ensure() took down what it made; with nobody on the network, its files go too.
+            if lock
+                .load()
+                .ok()
+                .flatten()
+                .map_or(true, |s| s.leases.is_empty())
+            {
+                let _ = lock.remove();
+            }
+            return Err(err);
+        }
+    };
+    let ip = match check_free(&state, request).and_then(|()| state.free_address()) {
+        Ok(ip) => ip,
+        Err(err) => {
+            if state.leases.is_empty() {
+                let _ = network::teardown(&mut nl, &ipt, &state, &Narrator::silent());
+                let _ = lock.remove();
+            }
+            return Err(err);
+        }
+    };
     let attachment = plan(config, &state, request, ip, host_netns);
     // The lease is on disk before anything is made: if we are killed from
     // here on, the next run finds it, sees its owner gone and removes it all.

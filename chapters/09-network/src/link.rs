@@ -160,7 +160,9 @@ pub fn set_hairpin(nl: &mut Netlink, index: u32) -> Result<(), Errno> {
             true,
         )])),
     ]));
-    nl.request(RouteNetlinkMessage::SetLink(message), 0)
+    // RTM_NEWLINK on an existing device (no NLM_F_CREATE): only that path
+    // reaches the bridge's per-port settings; RTM_SETLINK ignores them.
+    nl.request(RouteNetlinkMessage::NewLink(message), 0)
 }
 // ANCHOR_END: set_master
 

@@ -62,6 +62,29 @@ pub fn ensure(
             (index, state)
         }
     };
+    match complete(nl, ipt, &state, index, existing.is_none(), narrator) {
+        Ok(()) => Ok(state),
+        Err(err) => {
+            // Half a network helps nobody: if no container is on it, undo it.
+            if state.leases.is_empty() {
+                let _ = teardown(nl, ipt, &state, &Narrator::silent());
+            }
+            Err(err)
+        }
+    }
+}
+// ANCHOR_END: ensure
+
+/// The bridge's address, up; forwarding; the rules.
+fn complete(
+    nl: &mut Netlink,
+    ipt: &Iptables,
+    state: &NetworkState,
+    index: u32,
+    new: bool,
+    narrator: &Narrator,
+) -> Result<(), NetworkError> {
+    let bridge = &state.bridge;
     let shown = format!(
         "ip addr add {}/{} dev {bridge}",
         state.gateway,
@@ -70,17 +93,15 @@ pub fn ensure(
     address::add_address(nl, index, state.gateway, &state.subnet)
         .map_err(NetworkError::netlink(&shown))?;
     link::set_up(nl, index).map_err(NetworkError::netlink(format!("ip link set {bridge} up")))?;
-    if existing.is_none() {
+    if new {
         narrator.syscall(
             &format!("{shown} && ip link set {bridge} up"),
             "the gateway: the host's address on the switch, the containers' way out",
         );
     }
     enable_forwarding(bridge, narrator)?;
-    ensure_rules(ipt, &state, narrator)?;
-    Ok(state)
+    ensure_rules(ipt, state, narrator)
 }
-// ANCHOR_END: ensure
 
 /// The bridge exists: take its subnet (and keep our record of who made it).
 fn adopt(
