@@ -447,3 +447,58 @@ fn the_default_subnet_moves_aside_for_a_route_the_host_has() {
     );
     lab.assert_clean();
 }
+
+#[test]
+fn the_etc_files_are_mounted_in_the_container_only() {
+    if !ready("the_etc_files_are_mounted_in_the_container_only") {
+        return;
+    }
+    let lab = Lab::new();
+    // An rshared "/" (as on a systemd host), and no `ip netns exec` (which
+    // would make every mount a slave): a mount that leaked would show here.
+    let shared = minibox_testkit::propagation::SharedRoot::new();
+    let hosts_before = std::fs::read_to_string(lab.rootfs.path().join("etc/hosts")).unwrap();
+    let child = shared
+        .command("nsenter")
+        .arg(format!("--net=/run/netns/{}", lab.host))
+        .arg(common::demo())
+        .arg("--rootfs")
+        .arg(lab.rootfs.path())
+        .args([
+            "--name",
+            "etc",
+            "--add-host",
+            "db:172.17.9.9",
+            "--dns",
+            "192.0.2.53",
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "cat /etc/hosts /etc/resolv.conf /etc/hostname; sleep 1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let leaked = shared.mounts_under(lab.rootfs.path());
+    let out = collect_within(child, LIMIT, "the container");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(leaked.is_empty(), "mounts leaked to the host: {leaked:?}");
+    assert!(
+        stdout.contains("172.17.0.2\tetc\n172.17.9.9\tdb\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nameserver 192.0.2.53\n"), "{stdout}");
+    assert!(stdout.ends_with("etc\n"), "{stdout}");
+    // The image is as it was: its hosts untouched, no resolv.conf left behind.
+    assert_eq!(
+        std::fs::read_to_string(lab.rootfs.path().join("etc/hosts")).unwrap(),
+        hosts_before
+    );
+    assert!(!lab.rootfs.path().join("etc/resolv.conf").exists());
+    lab.assert_clean();
+}
