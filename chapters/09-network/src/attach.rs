@@ -173,31 +173,17 @@ pub fn attach(
     if let Some(state) = state.as_mut() {
         reclaim_locked(&mut nl, &ipt, state, narrator)?;
     }
-    let mut state = match network::ensure(&mut nl, &ipt, state, config, narrator) {
-        Ok(state) => state,
-        Err(err) => {
-            // ensure() took down what it made; with nobody on the network, its files go too.
-            if lock
-                .load()
-                .ok()
-                .flatten()
-                .map_or(true, |s| s.leases.is_empty())
-            {
-                let _ = lock.remove();
-            }
-            return Err(err);
-        }
-    };
-    let ip = match check_free(&state, request).and_then(|()| state.free_address()) {
-        Ok(ip) => ip,
-        Err(err) => {
+    // A failure before the lease is written leaves no network nobody uses.
+    let mut state = network::ensure(&mut nl, &ipt, state, config, narrator)
+        .inspect_err(|_| lock.discard_if_unused())?;
+    let ip = check_free(&state, request)
+        .and_then(|()| state.free_address())
+        .inspect_err(|_| {
             if state.leases.is_empty() {
                 let _ = network::teardown(&mut nl, &ipt, &state, &Narrator::silent());
-                let _ = lock.remove();
+                lock.discard_if_unused();
             }
-            return Err(err);
-        }
-    };
+        })?;
     let attachment = plan(config, &state, request, ip, host_netns);
     // The lease is on disk before anything is made: if we are killed from
     // here on, the next run finds it, sees its owner gone and removes it all.
@@ -285,7 +271,7 @@ fn plan(
     }
 }
 
-// ANCHOR: plumb
+// ANCHOR: plumb_cable
 /// The container's side of the network, step by step.
 fn plumb(
     nl: &mut Netlink,
@@ -314,6 +300,8 @@ fn plumb(
         .ok_or_else(|| step(&shown)(nix::errno::Errno::ENODEV))?;
     link::move_to_netns(nl, peer_index, container_ns).map_err(step(&shown))?;
     narrator.syscall(&shown, "one end into the container's network namespace");
+    // ANCHOR_END: plumb_cable
+    // ANCHOR: plumb_inside
     // 3. Inside: eth0, its address, up, lo up, the default route.
     let mut ns = Netlink::inside(container_ns).map_err(step(&format!("{inside} (setns)")))?;
     let shown = format!("{inside} ip link set {peer} name eth0");
@@ -339,6 +327,8 @@ fn plumb(
     let shown = format!("{inside} ip route add default via {}", a.gateway);
     address::add_default_route(&mut ns, a.gateway).map_err(step(&shown))?;
     narrator.syscall(&shown, "everything else goes to the host");
+    // ANCHOR_END: plumb_inside
+    // ANCHOR: plumb_switch
     // 4. The host's end into the switch.
     let shown = format!("ip link set {host} master {bridge} && ip link set {host} type bridge_slave hairpin on && ip link set {host} up");
     let host_index = link::index_of(nl, host)
@@ -378,7 +368,7 @@ fn plumb(
     ));
     Ok(())
 }
-// ANCHOR_END: plumb
+// ANCHOR_END: plumb_switch
 
 // ANCHOR: detach
 /// Removes what [`attach`] set up for this container, and the network

@@ -133,6 +133,18 @@ impl Locked {
     }
     // ANCHOR_END: save
 
+    /// After a failed start: the files go if no container is on the network.
+    pub fn discard_if_unused(&self) {
+        if self
+            .load()
+            .ok()
+            .flatten()
+            .map_or(true, |s| s.leases.is_empty())
+        {
+            self.remove_files();
+        }
+    }
+
     /// The network is gone: its state file, its lock file (we still hold the
     /// lock: a waiter sees the file was replaced and starts over) and, if
     /// empty, the namespace's directory.
@@ -142,6 +154,12 @@ impl Locked {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(NetworkError::io("removing", &self.state_path)(e)),
         }
+        self.remove_files();
+        Ok(())
+    }
+
+    fn remove_files(&self) {
+        let _ = std::fs::remove_file(&self.state_path);
         let _ = std::fs::remove_file(&self.lock_path);
         // The containers' directory (see `etc_files`), then the namespace's:
         // each removal fails, harmlessly, while something else is in it.
@@ -149,6 +167,5 @@ impl Locked {
         if let Some(dir) = self.lock_path.parent() {
             let _ = std::fs::remove_dir(dir);
         }
-        Ok(())
     }
 }
