@@ -28,23 +28,26 @@ impl Table {
     }
 }
 
-/// One rule: `iptables -t TABLE -A CHAIN SPEC…`.
+/// One rule: `iptables -t TABLE -A CHAIN SPEC…`. In JSON the spec is one
+/// line, as a learner would type it (no argument of ours holds a space).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub table: Table,
     pub chain: String,
+    #[serde(serialize_with = "spec_as_line", deserialize_with = "spec_from_line")]
     pub spec: Vec<String>,
 }
 
-impl Rule {
-    pub fn new(table: Table, chain: &str, spec: &[&str]) -> Rule {
-        Rule {
-            table,
-            chain: chain.to_string(),
-            spec: spec.iter().map(|s| s.to_string()).collect(),
-        }
-    }
+fn spec_as_line<S: serde::Serializer>(spec: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&spec.join(" "))
+}
 
+fn spec_from_line<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let line = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(line.split_whitespace().map(String::from).collect())
+}
+
+impl Rule {
     /// A rule written as iptables takes it, split on spaces
     /// (`"-s 172.17.0.0/16 ! -o minibox0 -j MASQUERADE"`). No argument of
     /// ours contains a space.
