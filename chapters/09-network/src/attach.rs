@@ -295,9 +295,7 @@ fn plumb(
     );
     // 2. One end into the container's namespace: it vanishes from the host.
     let shown = format!("ip link set {peer} netns {}", a.netns.ip_netns_arg());
-    let peer_index = link::index_of(nl, &peer)
-        .map_err(step(&shown))?
-        .ok_or_else(|| step(&shown)(nix::errno::Errno::ENODEV))?;
+    let peer_index = link::index_existing(nl, &peer).map_err(step(&shown))?;
     link::move_to_netns(nl, peer_index, container_ns).map_err(step(&shown))?;
     narrator.syscall(&shown, "one end into the container's network namespace");
     // ANCHOR_END: plumb_cable
@@ -305,9 +303,7 @@ fn plumb(
     // 3. Inside: eth0, its address, up, lo up, the default route.
     let mut ns = Netlink::inside(container_ns).map_err(step(&format!("{inside} (setns)")))?;
     let shown = format!("{inside} ip link set {peer} name eth0");
-    let index = link::index_of(&mut ns, &peer)
-        .map_err(step(&shown))?
-        .ok_or_else(|| step(&shown)(nix::errno::Errno::ENODEV))?;
+    let index = link::index_existing(&mut ns, &peer).map_err(step(&shown))?;
     link::rename(&mut ns, index, &a.container_veth).map_err(step(&shown))?;
     narrator.syscall(&shown, "the name every container expects");
     let shown = format!(
@@ -331,12 +327,8 @@ fn plumb(
     // ANCHOR: plumb_switch
     // 4. The host's end into the switch.
     let shown = format!("ip link set {host} master {bridge} && ip link set {host} type bridge_slave hairpin on && ip link set {host} up");
-    let host_index = link::index_of(nl, host)
-        .map_err(step(&shown))?
-        .ok_or_else(|| step(&shown)(nix::errno::Errno::ENODEV))?;
-    let bridge_index = link::index_of(nl, bridge)
-        .map_err(step(&shown))?
-        .ok_or_else(|| step(&shown)(nix::errno::Errno::ENODEV))?;
+    let host_index = link::index_existing(nl, host).map_err(step(&shown))?;
+    let bridge_index = link::index_existing(nl, bridge).map_err(step(&shown))?;
     link::set_master(nl, host_index, bridge_index).map_err(step(&shown))?;
     link::set_hairpin(nl, host_index).map_err(step(&shown))?;
     link::set_up(nl, host_index).map_err(step(&shown))?;

@@ -14,9 +14,10 @@ use ch02_namespaces::HookError;
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
 use nix::sys::stat::{fstat, SFlag};
 use std::net::Ipv4Addr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The three files, by name inside /etc.
@@ -125,82 +126,87 @@ fn render(servers: &[Ipv4Addr], rest: &str) -> String {
 
 // ANCHOR: bind_into
 /// CHILD side, in the container's mount namespace before pivot_root:
-/// bind-mount each file over ROOT/etc/NAME. The target is opened by fd
-/// inside the root (a symlink in the image, such as resolv.conf →
-/// ../run/systemd/resolve/stub-resolv.conf, is followed *inside* the root,
-/// never out of it) and must be a regular file; a missing one is left alone.
+/// bind-mount each file over ROOT/etc/NAME (a missing one is left alone).
 pub fn bind_into(root: &Path, files: &EtcFiles, narrator: &Narrator) -> Result<(), HookError> {
     let root_fd = nix::fcntl::open(
         root,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
+        Mode::empty(),
     )
     .map_err(|e| {
         HookError::new(
             format!("opening {}", root.display()),
             Some(e),
-            "the container's root must be a directory",
+            "the root must be a directory",
         )
     })?;
     for name in FILES {
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let target = match openat2(root_fd.as_fd(), format!("etc/{name}").as_str(), how) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => {
-                narrator.detail(&format!(
-                    "the image has no /etc/{name}: nothing to mount over"
-                ));
-                continue;
-            }
-            Err(errno) => {
-                return Err(HookError::new(
-                    format!("opening /etc/{name} in the rootfs"),
-                    Some(errno),
-                    "it must be a file inside the rootfs (kernel ≥ 5.6 for openat2)",
-                ))
-            }
-        };
-        let is_file = fstat(&target)
-            .is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFREG.bits());
-        if !is_file {
-            return Err(HookError::new(
-                format!("checking /etc/{name} in the rootfs"),
-                None,
-                "it must be a regular file to mount over",
+        let Some(target) = open_target(root_fd.as_fd(), name)? else {
+            narrator.detail(&format!(
+                "the image has no /etc/{name}: nothing to mount over"
             ));
-        }
+            continue;
+        };
+        let source = files.path(name);
+        // MS_BIND: the same file, seen at a second place; onto the fd we
+        // checked (/proc/self/fd/N), never onto a path looked up again.
         let on = ch02_namespaces::inroot::proc_fd_path(target.as_fd());
-        // MS_BIND: the same file, seen at a second place; dies with this mount namespace.
         mount(
-            Some(&files.path(name)),
+            Some(&source),
             &on,
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,
         )
         .map_err(|e| {
+            let step = format!("bind-mounting {} onto /etc/{name}", source.display());
             HookError::new(
-                format!(
-                    "bind-mounting {} onto /etc/{name}",
-                    files.path(name).display()
-                ),
+                step,
                 Some(e),
                 "needs CAP_SYS_ADMIN in the container's mount namespace",
             )
         })?;
     }
+    let all = format!("{}/{{hosts,resolv.conf,hostname}}", files.dir.display());
     narrator.syscall(
-        &format!(
-            "mount --bind {}/{{hosts,resolv.conf,hostname}} /etc/…",
-            files.dir.display()
-        ),
+        &format!("mount --bind {all} /etc/…"),
         "the container's own /etc/hosts, resolv.conf and hostname, over the image's",
     );
     Ok(())
 }
 // ANCHOR_END: bind_into
+
+/// ROOT/etc/NAME as an O_PATH fd, resolved *inside* the root: a symlink in
+/// the image (resolv.conf → ../run/systemd/resolve/stub-resolv.conf) is
+/// followed with the root as "/", never out of it. It must be a regular file.
+fn open_target(root: BorrowedFd<'_>, name: &str) -> Result<Option<OwnedFd>, HookError> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let target = match openat2(root, format!("etc/{name}").as_str(), how) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(errno) => {
+            let hint = "it must be a file inside the rootfs (openat2 needs Linux 5.6)";
+            return Err(HookError::new(
+                format!("opening /etc/{name} in the rootfs"),
+                Some(errno),
+                hint,
+            ));
+        }
+    };
+    let is_file =
+        fstat(&target).is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFREG.bits());
+    if !is_file {
+        let step = format!("checking /etc/{name} in the rootfs");
+        return Err(HookError::new(
+            step,
+            None,
+            "it must be a regular file to mount over",
+        ));
+    }
+    Ok(Some(target))
+}
 
 /// Mount targets a plain rootfs lacked, created empty before the container
 /// starts and removed after it ended if still empty (as chapter 02 does for
@@ -232,7 +238,7 @@ impl MadeFiles {
                         | OFlag::O_NOFOLLOW
                         | OFlag::O_WRONLY
                         | OFlag::O_CLOEXEC,
-                    nix::sys::stat::Mode::from_bits_truncate(0o644),
+                    Mode::from_bits_truncate(0o644),
                 )
                 .is_ok()
             })

@@ -32,6 +32,11 @@ pub fn index_of(nl: &mut Netlink, name: &str) -> Result<Option<u32>, Errno> {
     }
 }
 
+/// The index of a device that must exist (ENODEV if it does not).
+pub fn index_existing(nl: &mut Netlink, name: &str) -> Result<u32, Errno> {
+    index_of(nl, name)?.ok_or(Errno::ENODEV)
+}
+
 fn has_name(link: &LinkMessage, name: &str) -> bool {
     link.attributes
         .iter()

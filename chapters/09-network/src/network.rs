@@ -28,39 +28,8 @@ pub fn ensure(
     let existing = link::index_of(nl, bridge)
         .map_err(NetworkError::netlink(format!("ip link show {bridge}")))?;
     let (index, state) = match existing {
-        Some(index) => {
-            let state = adopt(nl, index, state, config, narrator)?;
-            (index, state)
-        }
-        None => {
-            let subnet = choose_subnet(nl, config, narrator)?;
-            narrator.step(&format!(
-                "network {bridge} ({subnet}) does not exist yet: creating it"
-            ));
-            link::create_bridge(nl, bridge).map_err(NetworkError::netlink(format!(
-                "ip link add {bridge} type bridge"
-            )))?;
-            narrator.syscall(
-                &format!("ip link add {bridge} type bridge"),
-                "RTM_NEWLINK kind \"bridge\": a virtual switch in the host's namespace",
-            );
-            let index = link::index_of(nl, bridge)
-                .map_err(NetworkError::netlink(format!("ip link show {bridge}")))?
-                .ok_or_else(|| {
-                    NetworkError::netlink(format!("ip link show {bridge}"))(
-                        nix::errno::Errno::ENODEV,
-                    )
-                })?;
-            let state = NetworkState {
-                bridge: bridge.clone(),
-                subnet,
-                gateway: subnet.gateway(),
-                // We made it now (even if a bridge of that name was there before it went).
-                created_bridge: true,
-                leases: state.map(|s| s.leases).unwrap_or_default(),
-            };
-            (index, state)
-        }
+        Some(index) => (index, adopt(nl, index, state, config, narrator)?),
+        None => create(nl, state, config, narrator)?,
     };
     match complete(nl, ipt, &state, index, existing.is_none(), narrator) {
         Ok(()) => Ok(state),
@@ -101,6 +70,36 @@ fn complete(
     }
     enable_forwarding(bridge, narrator)?;
     ensure_rules(ipt, state, narrator)
+}
+
+/// No bridge yet: choose its subnet and make it.
+fn create(
+    nl: &mut Netlink,
+    state: Option<NetworkState>,
+    config: &NetworkConfig,
+    narrator: &Narrator,
+) -> Result<(u32, NetworkState), NetworkError> {
+    let bridge = &config.bridge;
+    let subnet = choose_subnet(nl, config, narrator)?;
+    narrator.step(&format!(
+        "network {bridge} ({subnet}) does not exist yet: creating it"
+    ));
+    let shown = format!("ip link add {bridge} type bridge");
+    link::create_bridge(nl, bridge).map_err(NetworkError::netlink(&shown))?;
+    narrator.syscall(
+        &shown,
+        "RTM_NEWLINK kind \"bridge\": a virtual switch in the host's namespace",
+    );
+    let index = link::index_existing(nl, bridge).map_err(NetworkError::netlink(&shown))?;
+    let state = NetworkState {
+        bridge: bridge.clone(),
+        subnet,
+        gateway: subnet.gateway(),
+        // We made it now (even if a bridge of that name was there before it went).
+        created_bridge: true,
+        leases: state.map(|s| s.leases).unwrap_or_default(),
+    };
+    Ok((index, state))
 }
 
 /// The bridge exists: take its subnet (and keep our record of who made it).
