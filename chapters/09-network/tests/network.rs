@@ -5,7 +5,7 @@
 mod common;
 
 use common::{inet_address, wait_for, Lab, HOST_UPLINK, INTERNET};
-use minibox_testkit::bounded::{collect_within, output_within};
+use minibox_testkit::bounded::output_within;
 use minibox_testkit::{require_root, require_tool, text};
 use std::process::Stdio;
 use std::time::Duration;
@@ -23,8 +23,8 @@ fn two_containers_exchange_tcp_over_the_bridge() {
     }
     let lab = Lab::new();
     // The first container on a fresh bridge gets 172.17.0.2.
-    let server = lab
-        .demo(&[
+    let server = common::Running::spawn(
+        lab.demo(&[
             "--name",
             "srv",
             "--",
@@ -33,9 +33,8 @@ fn two_containers_exchange_tcp_over_the_bridge() {
             "(echo pong; sleep 2) | nc -l -p 7000",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped()),
+    );
     // The server's lease first, so the addresses are known: .2 and .3.
     assert!(wait_for(Duration::from_secs(20), || {
         std::fs::read_to_string(lab.state_dir().join("minibox0.json"))
@@ -48,7 +47,7 @@ fn two_containers_exchange_tcp_over_the_bridge() {
         ]),
         LIMIT,
     );
-    let server = collect_within(server, LIMIT, "the server container");
+    let server = server.collect(LIMIT, "the server container");
     let (client_out, client_err) = text(&client);
     let (server_out, server_err) = text(&server);
     assert!(client.status.success(), "client: {client_err}");
@@ -79,8 +78,8 @@ fn a_published_port_answers_on_localhost_the_hosts_address_from_outside_and_from
     let own_port = format!(
         "while [ ! -e /www/go ]; do sleep 0.1; done; wget -qO- http://{HOST_UPLINK}:8080/ > /www/got; echo $? > /www/done"
     );
-    let mut web = lab
-        .demo(&[
+    let mut web = common::Running::spawn(
+        lab.demo(&[
             "--name",
             "web",
             "-p",
@@ -91,9 +90,8 @@ fn a_published_port_answers_on_localhost_the_hosts_address_from_outside_and_from
             &format!("httpd -p 80 -h /www && {own_port}; sleep 30"),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null()),
+    );
     let get = |url: &str, from_internet: bool| {
         let mut answer = String::new();
         wait_for(Duration::from_secs(15), || {
@@ -136,12 +134,8 @@ fn a_published_port_answers_on_localhost_the_hosts_address_from_outside_and_from
         page,
         "the container reached its own published port (hairpin)"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(web.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let out = minibox_testkit::bounded::wait_within(&mut web, LIMIT, "the web container");
+    nix::sys::signal::kill(web.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = minibox_testkit::bounded::wait_within(web.child(), LIMIT, "the web container");
     assert_eq!(
         out.code(),
         Some(143),
@@ -203,7 +197,7 @@ fn parallel_containers_get_distinct_addresses() {
     let lab = Lab::new();
     let children: Vec<_> = (0..6)
         .map(|i| {
-            lab.demo(&[
+            let mut cmd = lab.demo(&[
                 "-q",
                 "--name",
                 &format!("p{i}"),
@@ -211,17 +205,15 @@ fn parallel_containers_get_distinct_addresses() {
                 "sh",
                 "-c",
                 "ip -4 -o addr show eth0; sleep 2",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            ]);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            common::Running::spawn(&mut cmd)
         })
         .collect();
     let mut addresses: Vec<String> = children
         .into_iter()
         .map(|c| {
-            let out = collect_within(c, LIMIT, "a parallel container");
+            let out = c.collect(LIMIT, "a parallel container");
             let (stdout, stderr) = text(&out);
             assert!(out.status.success(), "{stderr}");
             inet_address(&stdout).unwrap_or_else(|| panic!("no address in {stdout:?}"))
@@ -248,12 +240,11 @@ fn kill_9_leaves_a_lease_that_the_next_run_reclaims() {
         return;
     }
     let lab = Lab::new();
-    let mut victim = lab
-        .demo(&["--name", "victim", "-p", "8081:80", "--", "sleep", "100"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut victim = common::Running::spawn(
+        lab.demo(&["--name", "victim", "-p", "8081:80", "--", "sleep", "100"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     // Its rules are the last thing it adds.
     assert!(
         wait_for(Duration::from_secs(20), || lab
@@ -262,8 +253,8 @@ fn kill_9_leaves_a_lease_that_the_next_run_reclaims() {
         "{}",
         lab.rules()
     );
-    victim.kill().unwrap();
-    victim.wait().unwrap();
+    victim.child().kill().unwrap();
+    victim.child().wait().unwrap();
     // Its container died with it (PR_SET_PDEATHSIG), and the veth with the
     // container's namespace; the lease and the rules stay behind.
     assert!(
@@ -314,22 +305,21 @@ fn a_failed_start_leaves_nothing_and_says_why() {
     assert_eq!(out.status.code(), Some(127), "{}", text(&out).1);
     lab.assert_clean();
     // A host port a host program holds: DNAT would steal its connections.
-    let mut busy = std::process::Command::new("ip")
-        .args([
-            "netns", "exec", &lab.host, "busybox", "nc", "-l", "-p", "8083",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let busy = common::Running::spawn(
+        std::process::Command::new("ip")
+            .args([
+                "netns", "exec", &lab.host, "busybox", "nc", "-l", "-p", "8083",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     assert!(wait_for(Duration::from_secs(5), || text(
         &lab.in_host(&["ss", "-ltn"])
     )
     .0
     .contains(":8083")));
     let out = output_within(&mut lab.demo(&["-p", "8083:80", "--", "true"]), LIMIT);
-    let _ = busy.kill();
-    let _ = busy.wait();
+    drop(busy);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(125), "{stderr}");
     assert!(
@@ -345,14 +335,13 @@ fn a_port_published_twice_is_refused_and_the_first_keeps_it() {
         return;
     }
     let lab = Lab::new();
-    let first = lab
-        .demo(&[
+    let first = common::Running::spawn(
+        lab.demo(&[
             "--name", "first", "-p", "8084:80", "--", "httpd", "-f", "-p", "80", "-h", "/www",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped()),
+    );
     assert!(wait_for(Duration::from_secs(20), || lab
         .in_host(&[
             "timeout",
@@ -392,12 +381,8 @@ fn a_port_published_twice_is_refused_and_the_first_keeps_it() {
         "{}",
         text(&twin).1
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let out = collect_within(first, LIMIT, "the first container");
+    nix::sys::signal::kill(first.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = first.collect(LIMIT, "the first container");
     assert_eq!(out.status.code(), Some(143), "{}", text(&out).1);
     lab.assert_clean();
 }
@@ -458,9 +443,8 @@ fn the_etc_files_are_mounted_in_the_container_only() {
     // would make every mount a slave): a mount that leaked would show here.
     let shared = minibox_testkit::propagation::SharedRoot::new();
     let hosts_before = std::fs::read_to_string(lab.rootfs.path().join("etc/hosts")).unwrap();
-    let child = shared
-        .command("nsenter")
-        .arg(format!("--net=/run/netns/{}", lab.host))
+    let mut cmd = shared.command("nsenter");
+    cmd.arg(format!("--net=/run/netns/{}", lab.host))
         .arg(common::demo())
         .arg("--rootfs")
         .arg(lab.rootfs.path())
@@ -479,12 +463,11 @@ fn the_etc_files_are_mounted_in_the_container_only() {
             "cat /etc/hosts /etc/resolv.conf /etc/hostname; sleep 1",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let child = common::Running::spawn(&mut cmd);
     std::thread::sleep(Duration::from_millis(500));
     let leaked = shared.mounts_under(lab.rootfs.path());
-    let out = collect_within(child, LIMIT, "the container");
+    let out = child.collect(LIMIT, "the container");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(leaked.is_empty(), "mounts leaked to the host: {leaked:?}");

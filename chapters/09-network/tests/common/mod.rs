@@ -202,3 +202,54 @@ pub fn inet_address(output: &str) -> Option<String> {
         .nth(1)
         .map(|a| a.split('/').next().unwrap_or(a).to_string())
 }
+
+/// A supervisor the test started. If the test ends before it does — a failed
+/// assertion — it is stopped on drop (SIGTERM: it passes it on and cleans
+/// up; SIGKILL after 10 s), so no container outlives its test.
+#[derive(Debug)]
+pub struct Running(Option<std::process::Child>);
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        Running(Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}")),
+        ))
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.0.as_ref().map_or(0, |c| c.id() as i32))
+    }
+
+    pub fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("still running")
+    }
+
+    /// Waits for it (at most `limit`) and takes its output.
+    pub fn collect(mut self, limit: Duration, what: &str) -> Output {
+        let child = self.0.take().expect("still running");
+        minibox_testkit::bounded::collect_within(child, limit, what)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(None)) {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let gone = wait_for(Duration::from_secs(10), || {
+                matches!(child.try_wait(), Ok(Some(_)))
+            });
+            if !gone {
+                for init in minibox_testkit::bounded::children_of(pid) {
+                    let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+                }
+                let _ = child.kill();
+            }
+        }
+        let _ = child.wait();
+    }
+}
