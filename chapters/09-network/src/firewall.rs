@@ -98,6 +98,9 @@ pub struct Iptables {
     program: PathBuf,
 }
 
+/// What to do when iptables cannot add anything at all.
+const KERNEL_HINT: &str = "the kernel needs nf_tables and its nat support (`modprobe nf_tables nft_chain_nat nft_compat`), and we need CAP_NET_ADMIN";
+
 /// What iptables says when the thing to delete, or to check, is not there.
 const ABSENT: [&str; 2] = [
     "does a matching rule exist",
@@ -164,13 +167,8 @@ impl Iptables {
             return Ok(false);
         }
         let args = rule.args(op);
-        self.run(&args).map_err(|out| {
-            self.failed(
-                &args,
-                out,
-                "the kernel needs the nf_tables (or ip_tables) and nat modules, and we need CAP_NET_ADMIN",
-            )
-        })?;
+        self.run(&args)
+            .map_err(|out| self.failed(&args, out, KERNEL_HINT))?;
         Ok(true)
     }
 
@@ -193,7 +191,7 @@ impl Iptables {
         match self.run(&args) {
             Ok(()) => Ok(true),
             Err(out) if out.contains("already exists") => Ok(false),
-            Err(out) => Err(self.failed(&args, out, "chain names are at most 28 characters")),
+            Err(out) => Err(self.failed(&args, out, KERNEL_HINT)),
         }
     }
 

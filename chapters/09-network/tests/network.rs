@@ -10,7 +10,11 @@ use minibox_testkit::{require_root, require_tool, text};
 use std::process::Stdio;
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(120);
+/// How long to wait for a container to come up (or go): generous, because
+/// under emulation (the cgroup v2 lane's qemu) debug builds run many times
+/// slower. Polling ends as soon as the condition holds.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 fn ready(test: &str) -> bool {
     require_root(test) && require_tool(test, "ip") && require_tool(test, "iptables")
@@ -36,14 +40,14 @@ fn two_containers_exchange_tcp_over_the_bridge() {
         .stderr(Stdio::piped()),
     );
     // The server's lease first, so the addresses are known: .2 and .3.
-    assert!(wait_for(Duration::from_secs(20), || {
+    assert!(wait_for(PATIENCE, || {
         std::fs::read_to_string(lab.state_dir().join("minibox0.json"))
             .is_ok_and(|s| s.contains("\"srv\""))
     }));
     let client = output_within(
         &mut lab.demo(&[
             "--name", "cli", "--", "sh", "-c",
-            "for i in $(seq 50); do (echo ping; sleep 2) | nc 172.17.0.2 7000 && exit 0; sleep 0.1; done; exit 1",
+            "for i in $(seq 300); do (echo ping; sleep 2) | nc 172.17.0.2 7000 && exit 0; sleep 0.1; done; exit 1",
         ]),
         LIMIT,
     );
@@ -94,7 +98,7 @@ fn a_published_port_answers_on_localhost_the_hosts_address_from_outside_and_from
     );
     let get = |url: &str, from_internet: bool| {
         let mut answer = String::new();
-        wait_for(Duration::from_secs(15), || {
+        wait_for(PATIENCE, || {
             let args = ["timeout", "5", "busybox", "wget", "-qO-", url];
             let out = if from_internet {
                 lab.in_internet(&args)
@@ -126,9 +130,7 @@ fn a_published_port_answers_on_localhost_the_hosts_address_from_outside_and_from
     assert!(lab.rules().contains("minibox:web"), "{}", lab.rules());
     let www = lab.rootfs.path().join("www");
     std::fs::write(www.join("go"), "").unwrap();
-    assert!(wait_for(Duration::from_secs(20), || www
-        .join("done")
-        .exists()));
+    assert!(wait_for(PATIENCE, || www.join("done").exists()));
     assert_eq!(
         std::fs::read_to_string(www.join("got")).unwrap(),
         page,
@@ -204,12 +206,17 @@ fn parallel_containers_get_distinct_addresses() {
                 "--",
                 "sh",
                 "-c",
-                "ip -4 -o addr show eth0; sleep 2",
+                "ip -4 -o addr show eth0; while [ ! -e /go ]; do sleep 0.1; done",
             ]);
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
             common::Running::spawn(&mut cmd)
         })
         .collect();
+    // All six hold their leases at once before any may end.
+    let state = lab.state_dir().join("minibox0.json");
+    assert!(wait_for(PATIENCE, || std::fs::read_to_string(&state)
+        .is_ok_and(|s| s.matches("\"owner\"").count() == 6)));
+    std::fs::write(lab.rootfs.path().join("go"), "").unwrap();
     let mut addresses: Vec<String> = children
         .into_iter()
         .map(|c| {
@@ -247,9 +254,7 @@ fn kill_9_leaves_a_lease_that_the_next_run_reclaims() {
     );
     // Its rules are the last thing it adds.
     assert!(
-        wait_for(Duration::from_secs(20), || lab
-            .rules()
-            .contains("minibox:victim")),
+        wait_for(PATIENCE, || lab.rules().contains("minibox:victim")),
         "{}",
         lab.rules()
     );
@@ -258,9 +263,7 @@ fn kill_9_leaves_a_lease_that_the_next_run_reclaims() {
     // Its container died with it (PR_SET_PDEATHSIG), and the veth with the
     // container's namespace; the lease and the rules stay behind.
     assert!(
-        wait_for(Duration::from_secs(10), || !lab
-            .links()
-            .contains("mbxac110002")),
+        wait_for(PATIENCE, || !lab.links().contains("mbxac110002")),
         "{}",
         lab.links()
     );
@@ -313,11 +316,9 @@ fn a_failed_start_leaves_nothing_and_says_why() {
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    assert!(wait_for(Duration::from_secs(5), || text(
-        &lab.in_host(&["ss", "-ltn"])
-    )
-    .0
-    .contains(":8083")));
+    assert!(wait_for(PATIENCE, || text(&lab.in_host(&["ss", "-ltn"]))
+        .0
+        .contains(":8083")));
     let out = output_within(&mut lab.demo(&["-p", "8083:80", "--", "true"]), LIMIT);
     drop(busy);
     let (_, stderr) = text(&out);
@@ -342,7 +343,7 @@ fn a_port_published_twice_is_refused_and_the_first_keeps_it() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped()),
     );
-    assert!(wait_for(Duration::from_secs(20), || lab
+    assert!(wait_for(PATIENCE, || lab
         .in_host(&[
             "timeout",
             "5",
