@@ -69,19 +69,27 @@ fn orphaned_zombies_are_reaped() {
     for flags in [&["--pid"][..], &["--mount"][..]] {
         // The subshell exits at once, so its `sleep 0.2` is orphaned and
         // re-parented to PID 1 (or to our subreaper without --pid). When it
-        // exits, only init can reap it. A second later no zombie may remain
-        // among init's children.
+        // exits, only init can reap it: soon only the command may be left
+        // among init's children — an unreaped zombie would stay there for
+        // good. (Polled, not a fixed wait: under emulation a `sleep 0.2`
+        // can take a second to start and end.)
         let mut running = Running::start(
             &rootfs,
             flags,
-            &["sh", "-c", "(sleep 0.2 &); exec sleep 1.5"],
+            &["sh", "-c", "(sleep 0.2 &); exec sleep 4"],
             "sleep",
         );
-        std::thread::sleep(std::time::Duration::from_millis(800));
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", running.init))
-                .unwrap_or_default();
-        let kids: Vec<&str> = children.split_whitespace().collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(3500);
+        let kids = loop {
+            let children =
+                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", running.init))
+                    .unwrap_or_default();
+            let kids: Vec<String> = children.split_whitespace().map(String::from).collect();
+            if kids == [running.command.to_string()] || std::time::Instant::now() > deadline {
+                break kids;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         assert_eq!(
             kids,
             vec![running.command.to_string()],
