@@ -9,7 +9,9 @@
 
 pub mod bounded;
 pub mod broken_pipe;
+pub mod oci;
 pub mod propagation;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,14 +4,15 @@
 use crate::narrate::{write_line, Narrator, Verbosity};
 use crate::process::exit_code;
 
-/// `--quiet` and `-v`, flattened into each binary's clap arguments.
+/// `--quiet` and `-v`, flattened into each binary's clap arguments (global:
+/// with subcommands they go before or after the subcommand).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct NarrationFlags {
     /// Print nothing but errors.
-    #[arg(short, long)]
+    #[arg(short, long, global = true)]
     pub quiet: bool,
     /// More detail (repeat for even more); RUST_LOG set does the same.
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 

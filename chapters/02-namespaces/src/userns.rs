@@ -13,16 +13,22 @@ use nix::unistd::{setresgid, setresuid, Gid, Pid, Uid};
 use std::path::PathBuf;
 
 // ANCHOR: write_id_maps
-/// PARENT side: map the child's IDs. The order matters: since Linux 3.19,
-/// gid_map can only be written after "deny" went into setgroups (otherwise
-/// an unprivileged process could drop a group that *forbids* it access).
+/// PARENT side: map the child's IDs. Since Linux 3.19 a writer *without*
+/// CAP_SETGID over the parent namespace may write gid_map only after "deny"
+/// went into setgroups (otherwise an unprivileged user could drop a group
+/// that *forbids* it access). Root holds CAP_SETGID and needs no such
+/// promise — and must not make it: "deny" forbids setgroups(2) inside for
+/// good, so the container's command could never get its supplementary
+/// groups (chapter 07's `--group-add`).
 pub fn write_id_maps(
     child: Pid,
     uid_map: &[IdMapping],
     gid_map: &[IdMapping],
 ) -> Result<(), NamespaceError> {
     write_proc_file(child, "uid_map", &map_text(uid_map))?;
-    write_proc_file(child, "setgroups", "deny")?;
+    if !nix::unistd::geteuid().is_root() {
+        write_proc_file(child, "setgroups", "deny")?;
+    }
     write_proc_file(child, "gid_map", &map_text(gid_map))?;
     Ok(())
 }

@@ -10,6 +10,7 @@
 pub mod cgroup;
 pub mod cli;
 pub mod control;
+pub mod devices;
 pub mod error;
 pub mod files;
 pub mod hook;

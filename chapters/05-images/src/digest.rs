@@ -8,8 +8,11 @@
 use sha2::{Digest as _, Sha256};
 use std::io::{Read, Write};
 
-/// A validated sha256 digest.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A validated sha256 digest. In JSON it is its string form, checked when read.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Digest {
     /// The 64 lowercase hex digits, without the `sha256:` prefix.
     hex: String,
@@ -83,6 +86,19 @@ impl std::fmt::Display for Digest {
     }
 }
 
+impl TryFrom<String> for Digest {
+    type Error = DigestError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Digest::parse(&text)
+    }
+}
+
+impl From<Digest> for String {
+    fn from(digest: Digest) -> String {
+        digest.to_string()
+    }
+}
+
 impl std::str::FromStr for Digest {
     type Err = DigestError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -148,6 +164,20 @@ impl<W: Write> Sha256Writer<W> {
     /// Bytes written so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// Forgets what was written (after the inner writer was rewound).
+    pub fn reset(&mut self) {
+        self.hasher = Sha256::new();
+        self.bytes = 0;
     }
 
     /// The inner writer, the digest of what was written, and its length.
