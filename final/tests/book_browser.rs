@@ -409,14 +409,14 @@ fn the_cheat_sheet_prints_on_one_sheet() {
     }
     let dest = tempfile::tempdir().unwrap();
     build_book(&workspace_root().join("book"), dest.path());
-    let url = format!("file://{}", dest.path().join("cheat-sheet.html").display());
     let mut browser = Browser::start();
-    for (paper, width, height) in [("A4", 8.27, 11.69), ("Letter", 8.5, 11.0)] {
-        let pages = browser.printed_pages(&url, width, height);
-        assert_eq!(
-            pages, 1,
-            "the cheat sheet prints on {pages} {paper} pages, not one"
-        );
+    // Two sheets: chapters 1-4, and chapters 5-7. Each prints on one.
+    for sheet in ["cheat-sheet.html", "cheat-sheet-images.html"] {
+        let url = format!("file://{}", dest.path().join(sheet).display());
+        for (paper, width, height) in [("A4", 8.27, 11.69), ("Letter", 8.5, 11.0)] {
+            let pages = browser.printed_pages(&url, width, height);
+            assert_eq!(pages, 1, "{sheet} prints on {pages} {paper} pages, not one");
+        }
     }
 }
 

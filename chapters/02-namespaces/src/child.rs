@@ -70,6 +70,11 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         fail("waiting for the parent (it went away)", Errno::EPIPE);
     }
     narrator.observe(&format!("inside: I am PID {}", getpid()));
+    // The create/start gate: hold the FIFO now, while the host's paths are visible.
+    let gate = spec.start_gate.as_deref().map(|fifo| {
+        crate::gate::hold_exec_fifo(fifo)
+            .unwrap_or_else(|e| fail(&format!("opening the exec FIFO {}", fifo.display()), e))
+    });
     if ns.user {
         become_root_in_namespace().unwrap_or_else(|e| fail("setresgid/setresuid(0)", e));
         // Changing IDs cleared PR_SET_PDEATHSIG: ask again (and check the parent still lives).
@@ -120,7 +125,9 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     // Opened once, after it became a mount point; everything below goes through this fd.
     let root = Dir::open_host(&new_root)
         .unwrap_or_else(|e| fail(&format!("opening the new root {}", new_root.display()), e));
-    mount_pseudo_filesystems(spec, &root, narrator).unwrap_or_else(|(step, e)| fail(&step, e));
+    if spec.pseudo_filesystems {
+        mount_pseudo_filesystems(spec, &root, narrator).unwrap_or_else(|(step, e)| fail(&step, e));
+    }
     if ns.net {
         bring_up_loopback().unwrap_or_else(|e| fail("bringing up lo (SIOCSIFFLAGS)", e));
         narrator.syscall(
@@ -158,7 +165,15 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "the command's monotonic and boot clocks start at 0",
         );
     }
-    // 5. Become init; the command runs in a child of ours.
+    // 5. Become init; the command runs in a child of ours. Or, as an OCI
+    //    runtime does, become the command: it is PID 1 itself.
+    if !spec.init {
+        command_main(spec, hooks, narrator, reporter, pause, gate);
+    }
+    if spec.start_gate.is_some() {
+        // create/start: the container outlives the process that created it.
+        let _ = nix::sys::prctl::set_pdeathsig(None);
+    }
     set_process_title("minibox-init", &format!("minibox-init {}", spec.name));
     narrator.syscall(
         "fork()",
@@ -169,7 +184,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         },
     );
     run_as_init(
-        move || command_main(spec, hooks, narrator, &reporter, pause),
+        move || command_main(spec, hooks, narrator, reporter, pause, gate),
         fate,
     )
     // ANCHOR_END: child_identity
@@ -243,8 +258,9 @@ fn command_main(
     spec: &ContainerSpec,
     hooks: &dyn Hooks,
     narrator: &Narrator,
-    reporter: &ChildReporter,
+    reporter: ChildReporter,
     pause: Option<PauseGates>,
+    gate: Option<OwnedFd>,
 ) -> ! {
     let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
     if let Err(errno) = nix::unistd::chdir(&workdir) {
@@ -269,7 +285,10 @@ fn command_main(
         }
     }
     if let Err(e) = hooks.before_exec() {
-        fail_hook(reporter, &e);
+        fail_hook(&reporter, &e);
+    }
+    if let Some(fifo) = gate {
+        wait_at_gate(spec, narrator, reporter, &fifo);
     }
     narrator.syscall(
         &format!("execvp({:?})", spec.argv[0]),
@@ -277,3 +296,30 @@ fn command_main(
     );
     reporter.exec(&spec.argv)
 }
+
+// ANCHOR: wait_at_gate
+/// The create/start split, child side: everything is set up; check that the
+/// command exists, tell the parent we are ready (closing the report pipe is
+/// the signal, as a successful execve would be), then wait for `start`.
+fn wait_at_gate(
+    spec: &ContainerSpec,
+    narrator: &Narrator,
+    reporter: ChildReporter,
+    fifo: &OwnedFd,
+) -> ! {
+    let Some(program) = crate::gate::find_program(&spec.argv[0]) else {
+        reporter.fail("execvp", Errno::ENOENT)
+    };
+    // The container outlives `create`: no death signal when it exits.
+    let _ = nix::sys::prctl::set_pdeathsig(None);
+    narrator.syscall(
+        "open(exec.fifo, O_WRONLY)",
+        "created: the command waits here, in the kernel, until `start` opens the FIFO",
+    );
+    drop(reporter);
+    if let Err(errno) = crate::gate::wait_for_start(fifo) {
+        crate::gate::exit_after_gate("waiting at the exec FIFO", errno);
+    }
+    crate::gate::exec_after_gate(&program, &spec.argv)
+}
+// ANCHOR_END: wait_at_gate

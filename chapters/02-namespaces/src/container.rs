@@ -117,6 +117,7 @@ fn preflight(spec: &ContainerSpec) -> Result<PathBuf, NamespaceError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(NamespaceError::NotRoot);
     }
+    crate::single_thread::ensure_single_threaded()?;
     Ok(rootfs)
 }
 
@@ -148,6 +149,7 @@ pub fn clone_flags(ns: &Namespaces) -> CloneFlags {
 /// Call it from a single-threaded process (as runc does in its C
 /// constructor, before Go starts threads): the child is a clone of the
 /// caller and allocates, which is only safe if no other thread held a lock.
+/// A multi-threaded caller gets [`NamespaceError::MultiThreaded`].
 pub fn spawn(
     spec: &ContainerSpec,
     hooks: &mut dyn Hooks,

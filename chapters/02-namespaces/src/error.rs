@@ -13,6 +13,17 @@ pub enum NamespaceError {
     #[error(transparent)]
     Input(#[from] ch01_chroot::ChrootError),
 
+    #[error("this process has {threads} threads, and clone/fork copy only one: a thread holding a lock at that instant would hang the container. Start containers from a single-threaded process (a test binary with `harness = false`, or before any thread is spawned)")]
+    MultiThreaded { threads: usize },
+
+    #[error("joining the {kind} namespace {path}: {errno} — {hint}")]
+    Join {
+        kind: &'static str,
+        path: PathBuf,
+        errno: Errno,
+        hint: &'static str,
+    },
+
     #[error("a hostname needs a UTS namespace: add --uts (or --all)")]
     HostnameWithoutUts,
 

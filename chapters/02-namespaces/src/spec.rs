@@ -106,6 +106,19 @@ pub struct ContainerSpec {
     pub readonly_rootfs: bool,
     /// Trainer mode: stop once the namespaces exist, just before the command runs.
     pub pause: bool,
+    /// True (the default): a small init is PID 1 and runs the command as its
+    /// child (reaps orphans, forwards signals). False: the command itself is
+    /// PID 1, as an OCI runtime (runc) runs it.
+    pub init: bool,
+    /// True (the default): chapter 02 mounts /proc, /sys and a small /dev.
+    /// False: the caller's `prepare_rootfs` hook mounts what it wants (an OCI
+    /// config lists every mount itself).
+    pub pseudo_filesystems: bool,
+    /// The create/start split (see [`crate::gate`]): a FIFO on the host where
+    /// the command, set up completely, waits before execve until someone
+    /// opens it for reading. [`crate::spawn`] then returns as soon as the
+    /// command waits there instead of once it exec'd.
+    pub start_gate: Option<PathBuf>,
     /// How error messages name the root filesystem (default: its path).
     /// Chapter 04 names its layers: by the time a learner reads the message,
     /// the overlay's mount point is gone.
@@ -139,6 +152,9 @@ impl ContainerSpec {
             gid_map: vec![IdMapping::DEFAULT],
             readonly_rootfs: false,
             pause: false,
+            init: true,
+            pseudo_filesystems: true,
+            start_gate: None,
             rootfs_description: None,
         }
     }

@@ -431,6 +431,7 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
 }
 
 // ANCHOR: device_program
+// ANCHOR: device_program_ctx
 /// The filter, as runc and crun write it. The kernel calls it with r1 =
 /// `struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }`,
 /// where access_type = (access << 16) | type. Rules are tried from the last
@@ -444,6 +445,8 @@ fn device_program(rules: &[DeviceRule]) -> Vec<Insn> {
         insn(LDX_MEM_W, 4, 1, 4, 0),        // r4 = major
         insn(LDX_MEM_W, 5, 1, 8, 0),        // r5 = minor
     ];
+    // ANCHOR_END: device_program_ctx
+    // ANCHOR: device_program_tests
     for rule in rules.iter().rev() {
         // Each test jumps to the end of this rule's block when it fails.
         let mut block: Vec<Insn> = Vec::new();
@@ -471,6 +474,8 @@ fn device_program(rules: &[DeviceRule]) -> Vec<Insn> {
         if let Some(minor) = rule.minor {
             block.push(insn(JMP_JNE_K, 5, 0, 0, minor as i32));
         }
+        // ANCHOR_END: device_program_tests
+        // ANCHOR: device_program_verdict
         let unconditional = block.is_empty();
         block.push(insn(ALU64_MOV_K, 0, 0, 0, i32::from(rule.allow))); // r0 = verdict
         block.push(insn(JMP_EXIT, 0, 0, 0, 0));
@@ -491,6 +496,7 @@ fn device_program(rules: &[DeviceRule]) -> Vec<Insn> {
     prog.push(insn(JMP_EXIT, 0, 0, 0, 0));
     prog
 }
+// ANCHOR_END: device_program_verdict
 // ANCHOR_END: device_program
 
 // bpf(2) commands and types (linux/bpf.h).
@@ -527,6 +533,7 @@ struct ProgAttachAttr {
 }
 
 // ANCHOR: attach
+// ANCHOR: attach_attr
 /// v2: load the program (the verifier checks it) and attach it to `dir`.
 /// The attachment holds the program: our fds may close, it lives as long as
 /// the cgroup does.
@@ -552,6 +559,8 @@ pub fn attach_device_program(
         prog_flags: 0,
         prog_name: name,
     };
+    // ANCHOR_END: attach_attr
+    // ANCHOR: attach_load
     // Safety: `load` points at live buffers for the duration of the call.
     let fd = unsafe {
         libc::syscall(
@@ -582,6 +591,8 @@ pub fn attach_device_program(
             source: e,
         })
     })?;
+    // ANCHOR_END: attach_load
+    // ANCHOR: attach_attach
     let attach = ProgAttachAttr {
         target_fd: cgroup_dir.as_raw_fd() as u32,
         attach_bpf_fd: prog_fd.as_raw_fd() as u32,
@@ -609,7 +620,39 @@ pub fn attach_device_program(
     );
     Ok(())
 }
+// ANCHOR_END: attach_attach
 // ANCHOR_END: attach
+
+/// A device cgroup that outlives its creator (an OCI runtime's `create`):
+/// where it is, for a later process to remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptDeviceCgroup {
+    pub mechanism: Mechanism,
+    /// The directory the rules live on.
+    pub dir: PathBuf,
+    /// Directories it made, outermost first (the dir itself among them,
+    /// unless it is the container's shared cgroup2 directory).
+    pub created: Vec<PathBuf>,
+}
+
+impl DeviceCgroup {
+    /// Gives up ownership: nothing is removed on drop; the caller records
+    /// where it is (chapter 03's `CgroupHandle` takes it, see `handle.rs`).
+    pub fn into_kept(mut self) -> KeptDeviceCgroup {
+        let kept = self.kept();
+        self.removed = true;
+        kept
+    }
+
+    /// Where it is, to record before anything can go wrong (the guard still owns it).
+    pub fn kept(&self) -> KeptDeviceCgroup {
+        KeptDeviceCgroup {
+            mechanism: self.mechanism,
+            dir: self.dir.clone(),
+            created: self.created.clone(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

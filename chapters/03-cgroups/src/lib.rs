@@ -13,6 +13,7 @@ pub mod control;
 pub mod devices;
 pub mod error;
 pub mod files;
+pub mod handle;
 pub mod hook;
 pub mod layout;
 pub mod limits;
@@ -26,6 +27,7 @@ mod v2;
 
 pub use cgroup::{Cgroup, CgroupDir, Version};
 pub use error::CgroupError;
+pub use handle::CgroupHandle;
 pub use hook::JoinCgroup;
 pub use layout::{CgroupLayout, LayoutKind};
 pub use limits::{format_bytes, parse_size, Limits};

@@ -55,7 +55,9 @@ impl<'a> OverlayRootfs<'a> {
         self
     }
 
-    /// Other hooks to run too (their `child_created`; the rootfs is ours).
+    /// Other hooks to run too: their `child_created` and `before_exec`. The
+    /// rootfs is ours: an inner `prepare_rootfs` (by default, binding the
+    /// rootfs onto itself) would mount over the overlay we just made.
     pub fn with_inner(mut self, inner: &'a mut dyn Hooks) -> Self {
         self.inner = Some(inner);
         self
@@ -66,6 +68,13 @@ impl Hooks for OverlayRootfs<'_> {
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
         match self.inner.as_mut() {
             Some(inner) => inner.child_created(pid),
+            None => Ok(()),
+        }
+    }
+
+    fn before_exec(&self) -> Result<(), HookError> {
+        match self.inner.as_ref() {
+            Some(inner) => inner.before_exec(),
             None => Ok(()),
         }
     }

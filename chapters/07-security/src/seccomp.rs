@@ -104,6 +104,7 @@ impl Seccomp {
     }
 
     // ANCHOR: compile
+    // ANCHOR: compile_actions
     /// Checks the profile and compiles it. seccompiler builds filters with
     /// *one* action on a match and one otherwise, while an OCI profile mixes
     /// actions; so we build one filter per action and let the kernel combine
@@ -129,6 +130,8 @@ impl Seccomp {
                 actions.push(rule.action.clone());
             }
         }
+        // ANCHOR_END: compile_actions
+        // ANCHOR: compile_programs
         let mut programs = Vec::new();
         for wanted in &actions {
             let chosen = rules.iter().filter(|r| &r.action == wanted);
@@ -152,6 +155,7 @@ impl Seccomp {
             skipped,
         })
     }
+    // ANCHOR_END: compile_programs
     // ANCHOR_END: compile
 
     // ANCHOR: load
@@ -354,13 +358,27 @@ fn resolve_rules(profile: &LinuxSeccomp) -> Result<(Vec<Rule>, Vec<String>), Sec
     Ok((rules, skipped))
 }
 
-/// A name of another architecture (`chown32`, `_llseek`, `arm_fadvise64_64`).
+/// A name of another architecture (`chown32`, `_llseek`, `arm_fadvise64_64`,
+/// powerpc's `swapcontext`, s390's `s390_pci_mmio_read`): profiles such as
+/// docker's and podman's list every architecture's calls in one file, and
+/// runc skips the ones this machine does not have. A name no architecture has
+/// is a typo, and an error.
 fn known_elsewhere(name: &str) -> bool {
-    syscalls::x86_64::Sysno::from_str(name).is_ok()
-        || syscalls::x86::Sysno::from_str(name).is_ok()
-        || syscalls::aarch64::Sysno::from_str(name).is_ok()
-        || syscalls::arm::Sysno::from_str(name).is_ok()
-        || syscalls::riscv64::Sysno::from_str(name).is_ok()
+    use syscalls::*;
+    x86_64::Sysno::from_str(name).is_ok()
+        || x86::Sysno::from_str(name).is_ok()
+        || aarch64::Sysno::from_str(name).is_ok()
+        || arm::Sysno::from_str(name).is_ok()
+        || riscv64::Sysno::from_str(name).is_ok()
+        || riscv32::Sysno::from_str(name).is_ok()
+        || powerpc::Sysno::from_str(name).is_ok()
+        || powerpc64::Sysno::from_str(name).is_ok()
+        || s390x::Sysno::from_str(name).is_ok()
+        || mips::Sysno::from_str(name).is_ok()
+        || mips64::Sysno::from_str(name).is_ok()
+        || sparc::Sysno::from_str(name).is_ok()
+        || sparc64::Sysno::from_str(name).is_ok()
+        || loongarch64::Sysno::from_str(name).is_ok()
 }
 
 /// One seccompiler filter from rules with the same action.
@@ -456,12 +474,17 @@ mod tests {
         assert!(err.contains("not valid OCI linux.seccomp JSON"), "{err}");
         // A 32-bit name in a multi-architecture profile is skipped, not an error.
         let s = profile(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","chown32"],"action":"SCMP_ACT_ALLOW"}]}"#,
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","chown32","swapcontext","s390_pci_mmio_read"],"action":"SCMP_ACT_ALLOW"}]}"#,
         );
         if std::env::consts::ARCH == "x86_64" {
+            // podman's default profile lists powerpc's and s390's calls too.
             assert_eq!(
                 s.map(|s| s.skipped().to_vec()).ok(),
-                Some(vec!["chown32".to_string()])
+                Some(vec![
+                    "chown32".to_string(),
+                    "swapcontext".to_string(),
+                    "s390_pci_mmio_read".to_string()
+                ])
             );
         }
     }

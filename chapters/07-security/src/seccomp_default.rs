@@ -382,6 +382,7 @@ const ALLOWED: &[&str] = &[
 // ANCHOR_END: allowed
 
 // ANCHOR: by_capability
+// ANCHOR: by_capability_admin
 /// Calls that come back with a capability (docker's `includes.caps`).
 const BY_CAPABILITY: &[(Capability, &[&str])] = &[
     (Capability::CAP_DAC_READ_SEARCH, &["open_by_handle_at"]),
@@ -413,6 +414,8 @@ const BY_CAPABILITY: &[(Capability, &[&str])] = &[
             "unshare",
         ],
     ),
+    // ANCHOR_END: by_capability_admin
+    // ANCHOR: by_capability_rest
     (Capability::CAP_SYS_BOOT, &["reboot"]),
     (Capability::CAP_SYS_CHROOT, &["chroot"]),
     (
@@ -450,6 +453,7 @@ const BY_CAPABILITY: &[(Capability, &[&str])] = &[
     (Capability::CAP_BPF, &["bpf"]),
     (Capability::CAP_PERFMON, &["perf_event_open"]),
 ];
+// ANCHOR_END: by_capability_rest
 // ANCHOR_END: by_capability
 
 /// The CLONE_NEW* flags (0x7E020000): without CAP_SYS_ADMIN, clone(2) may
@@ -486,6 +490,7 @@ fn arg(index: usize, op: LinuxSeccompOperator, value: u64) -> Option<LinuxSeccom
 }
 
 // ANCHOR: docker_default
+// ANCHOR: docker_default_allow
 /// The profile for a container with capability bounding set `caps`.
 pub fn docker_default(caps: &CapsHashSet) -> LinuxSeccomp {
     let mut syscalls = vec![rule(ALLOWED, vec![])];
@@ -505,6 +510,8 @@ pub fn docker_default(caps: &CapsHashSet) -> LinuxSeccomp {
             vec![arg(0, LinuxSeccompOperator::ScmpCmpEq, value)],
         ));
     }
+    // ANCHOR_END: docker_default_allow
+    // ANCHOR: docker_default_clone
     if !caps.contains(&Capability::CAP_SYS_ADMIN) {
         // clone(2) only without CLONE_NEW* flags ((flags & mask) == 0) …
         syscalls.push(rule(
@@ -529,6 +536,7 @@ pub fn docker_default(caps: &CapsHashSet) -> LinuxSeccomp {
     profile.set_syscalls(Some(syscalls));
     profile
 }
+// ANCHOR_END: docker_default_clone
 // ANCHOR_END: docker_default
 
 /// The architectures docker lists for this machine (its archMap).

@@ -113,6 +113,7 @@ pub fn read_in_root(rootfs: &Path, relative: &str) -> Result<Option<String>, Sec
 // ANCHOR_END: read_in_root
 
 // ANCHOR: resolve
+// ANCHOR: resolve_user
 /// `--user` (UID, UID:GID, NAME, NAME:GROUP; `None`: root) and `--group-add`
 /// (GIDs or names), resolved against the rootfs's /etc/passwd and /etc/group
 /// as runc does: a name must exist; a bare UID need not (then GID 0, HOME /).
@@ -146,6 +147,8 @@ pub fn resolve(
         })?),
     };
     let uid = entry.map_or_else(|| user_part.parse().unwrap_or(0), |e| e.uid);
+    // ANCHOR_END: resolve_user
+    // ANCHOR: resolve_groups
     let group_id = |name: &str| -> Result<u32, SecurityError> {
         name.parse::<u32>().or_else(|_| {
             groups
@@ -184,6 +187,7 @@ pub fn resolve(
         name: entry.map(|e| e.name.clone()),
     })
 }
+// ANCHOR_END: resolve_groups
 // ANCHOR_END: resolve
 
 // ANCHOR: switch_user

@@ -197,6 +197,7 @@ impl BlobWriter {
     }
 
     // ANCHOR: commit
+    // ANCHOR: commit_check
     /// [`BlobWriter::commit`], returning the digest (the one thing a
     /// [`Store::new_blob_writer`] learns only now).
     pub fn commit_new(self) -> Result<Digest, StoreError> {
@@ -222,6 +223,8 @@ impl BlobWriter {
                 return Err(StoreError::DigestMismatch { expected, actual });
             }
         }
+        // ANCHOR_END: commit_check
+        // ANCHOR: commit_rename
         let target = blobs_dir.join(actual.hex());
         let tmp = file.path().to_path_buf();
         file.flush().map_err(StoreError::io("writing", &tmp))?;
@@ -239,6 +242,7 @@ impl BlobWriter {
         sync_dir(&blobs_dir)?;
         Ok(actual)
     }
+    // ANCHOR_END: commit_rename
     // ANCHOR_END: commit
 }
 

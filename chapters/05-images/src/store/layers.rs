@@ -33,6 +33,7 @@ impl Store {
     }
 
     // ANCHOR: unpack_layers
+    // ANCHOR: unpack_parallel
     /// Unpacks `jobs` in parallel (the layers of an image are independent:
     /// each goes into its own directory), then moves them into place.
     pub(crate) fn unpack_layers(&self, image: &str, jobs: Vec<LayerJob>) -> Result<(), StoreError> {
@@ -57,6 +58,8 @@ impl Store {
                 });
             }
         });
+        // ANCHOR_END: unpack_parallel
+        // ANCHOR: unpack_into_place
         let mut done = done.into_inner().unwrap_or_default();
         done.sort_by_key(|(job, _)| job.index);
         // Any failure: every temp directory is dropped (removed), nothing moved.
@@ -75,6 +78,7 @@ impl Store {
         }
         sync_dir(&self.layers_dir())
     }
+    // ANCHOR_END: unpack_into_place
     // ANCHOR_END: unpack_layers
 
     /// One layer into a fresh temp directory, verified against the manifest and config.

@@ -275,6 +275,7 @@ impl<'o> Unpacker<'o> {
     }
 
     // ANCHOR: file
+    // ANCHOR: file_create
     fn file<R: Read>(
         &mut self,
         parent: BorrowedFd<'_>,
@@ -297,6 +298,8 @@ impl<'o> Unpacker<'o> {
             &self.name,
             "creating the file (openat O_CREAT|O_EXCL)",
         ))?;
+        // ANCHOR_END: file_create
+        // ANCHOR: file_fill
         let mut file = File::from(fd);
         loop {
             let n = match entry.read(&mut self.buffer) {
@@ -324,6 +327,7 @@ impl<'o> Unpacker<'o> {
         metadata::times_fd(file.as_fd(), &self.name, meta)?;
         Ok(())
     }
+    // ANCHOR_END: file_fill
     // ANCHOR_END: file
 
     // ANCHOR: directory
@@ -412,6 +416,7 @@ impl<'o> Unpacker<'o> {
     // ANCHOR_END: symlink
 
     // ANCHOR: hardlink
+    // ANCHOR: hardlink_target
     fn hardlink<R: Read>(
         &mut self,
         parent: BorrowedFd<'_>,
@@ -439,6 +444,8 @@ impl<'o> Unpacker<'o> {
             }
             Err(err) => return Err(resolve_error(&self.name, err).into()),
         };
+        // ANCHOR_END: hardlink_target
+        // ANCHOR: hardlink_link
         // flags 0 (no AT_SYMLINK_FOLLOW): if the target is a symlink we link
         // the symlink itself, never the file it points to.
         let link = || linkat(source.as_fd(), link_base, parent, base, AtFlags::empty());
@@ -460,6 +467,7 @@ impl<'o> Unpacker<'o> {
             Err(errno) => Err(syscall(&self.name, "linkat")(errno).into()),
         }
     }
+    // ANCHOR_END: hardlink_link
     // ANCHOR_END: hardlink
 
     /// Device nodes and fifos.
