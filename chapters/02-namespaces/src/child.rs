@@ -64,6 +64,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     let ns = spec.namespaces;
     let fail = |step: &str, errno: Errno| -> ! { reporter.fail(step, errno) };
 
+    // ANCHOR: child_wait
     // 1. Wait until the parent has mapped our IDs and run its hooks (cgroup).
     if setup_done.wait().is_err() {
         fail("waiting for the parent (it went away)", Errno::EPIPE);
@@ -94,6 +95,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "our cgroup becomes \"/\" in /proc/self/cgroup",
         );
     }
+    // ANCHOR_END: child_wait
+    // ANCHOR: child_root
     // 3. The root filesystem.
     make_root_private().unwrap_or_else(|e| fail("making / rprivate", e));
     narrator.syscall(
@@ -117,6 +120,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             new_root.display()
         ));
     }
+    // ANCHOR_END: child_root
+    // ANCHOR: child_mounts
     // Opened once, after it became a mount point; everything below goes through this fd.
     let root = Dir::open_host(&new_root)
         .unwrap_or_else(|e| fail(&format!("opening the new root {}", new_root.display()), e));
@@ -143,6 +148,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         "pivot_root(\".\", \".\") + umount2(\".\", MNT_DETACH)",
         "the rootfs is \"/\"; the host's root is gone from this namespace",
     );
+    // ANCHOR_END: child_mounts
+    // ANCHOR: child_identity
     // 4. Identity and clocks.
     if ns.uts {
         sethostname(spec.effective_hostname()).unwrap_or_else(|e| fail("sethostname", e));
@@ -180,6 +187,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         move || command_main(spec, hooks, narrator, reporter, pause, gate),
         fate,
     )
+    // ANCHOR_END: child_identity
 }
 // ANCHOR_END: child_main
 

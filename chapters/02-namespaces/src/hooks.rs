@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 // ANCHOR: hook_error
+// ANCHOR: hook_error_type
 /// A hook failed: which step, the errno if the kernel said no, and what to do.
 /// Reads "STEP failed: ERRNO — MESSAGE": what failed, then what to do.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -22,6 +23,7 @@ pub struct HookError {
     pub message: String,
 }
 
+// ANCHOR_END: hook_error_type
 /// Chapter 01's report pipe carries one string and an errno. A child-side
 /// hook's failure travels as "STEP<US>MESSAGE" (the ASCII unit separator,
 /// which no step name contains) with errno 0 for "the kernel said nothing".
