@@ -11,6 +11,9 @@
 mod docker;
 mod oci;
 mod rootfs;
+mod upper;
+
+pub use upper::{layer_from_upper, NewLayer};
 
 use crate::digest::Digest;
 use crate::error::StoreError;

@@ -37,9 +37,9 @@ pub(crate) fn decompressed(file: File) -> std::io::Result<(Box<dyn Read>, bool)>
 }
 
 /// The layer being written: tar → sha256 (the DiffID) → gzip → a new blob.
-type LayerWriter = Sha256Writer<flate2::write::GzEncoder<crate::store::BlobWriter>>;
+pub(crate) type LayerWriter = Sha256Writer<flate2::write::GzEncoder<crate::store::BlobWriter>>;
 
-fn layer_writer(store: &Store) -> Result<LayerWriter, StoreError> {
+pub(crate) fn layer_writer(store: &Store) -> Result<LayerWriter, StoreError> {
     // GzBuilder: mtime 0 and no file name in the gzip header.
     let gzip =
         flate2::GzBuilder::new().write(store.new_blob_writer()?, flate2::Compression::new(6));
@@ -47,7 +47,7 @@ fn layer_writer(store: &Store) -> Result<LayerWriter, StoreError> {
 }
 
 /// Finishes the layer: (blob digest, blob size, DiffID).
-fn finish_layer(writer: LayerWriter) -> Result<(Digest, u64, Digest), StoreError> {
+pub(crate) fn finish_layer(writer: LayerWriter) -> Result<(Digest, u64, Digest), StoreError> {
     let (gzip, diff_id, _) = writer.finish();
     let blob = gzip
         .finish()
@@ -64,7 +64,14 @@ pub(crate) fn import_dir(
 ) -> Result<Image, StoreError> {
     let mut builder = tar::Builder::new(layer_writer(store)?);
     let mut entries = 0u64;
-    append_tree(&mut builder, dir, dir, &mut HashMap::new(), &mut entries)?;
+    append_tree(
+        &mut builder,
+        dir,
+        dir,
+        Markers::None,
+        &mut HashMap::new(),
+        &mut entries,
+    )?;
     let writer = builder
         .into_inner()
         .map_err(|e| StoreError::Import(format!("finishing the layer tar: {e}")))?;
@@ -137,11 +144,22 @@ fn finish(
     store.commit_image(&reference, &manifest_digest, &platform)
 }
 
+/// How a tree's overlayfs markers are written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Markers {
+    /// A plain root filesystem: a device node is a device node.
+    None,
+    /// An overlayfs upper directory: a 0/0 character device is a deleted
+    /// file, the `opaque` xattr (in this namespace) an opaque directory.
+    Overlay(ch04_overlay::XattrNamespace),
+}
+
 /// Appends everything under `dir` in sorted order, the same way every time.
-fn append_tree(
+pub(crate) fn append_tree(
     builder: &mut tar::Builder<LayerWriter>,
     root: &Path,
     dir: &Path,
+    markers: Markers,
     seen: &mut HashMap<(u64, u64), PathBuf>,
     entries: &mut u64,
 ) -> Result<(), StoreError> {
@@ -165,12 +183,44 @@ fn append_tree(
         let kind = meta.file_type();
         let io = |e| StoreError::Import(format!("adding {} to the layer: {e}", path.display()));
         *entries += 1;
+        if let Markers::Overlay(_) = markers {
+            if ch04_overlay::whiteout::is_whiteout(&meta) {
+                // ANCHOR: whiteout_back
+                // overlayfs's deleted file (a 0/0 character device) is the
+                // OCI layer's `.wh.NAME`: an empty file next to where it was.
+                let name = relative.file_name().unwrap_or_default().to_string_lossy();
+                let marker = relative.with_file_name(format!(".wh.{name}"));
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                builder
+                    .append_data(&mut header, &marker, std::io::empty())
+                    .map_err(io)?;
+                // ANCHOR_END: whiteout_back
+                continue;
+            }
+        }
         if kind.is_dir() {
             header.set_entry_type(tar::EntryType::Directory);
             builder
                 .append_data(&mut header, &relative, std::io::empty())
                 .map_err(io)?;
-            append_tree(builder, root, &path, seen, entries)?;
+            if let Markers::Overlay(xattrs) = markers {
+                if ch04_overlay::whiteout::is_opaque(&path, xattrs) {
+                    // An opaque directory hides every lower entry: `.wh..wh..opq` inside it.
+                    // Every number field set: an unset one is NUL bytes, which readers refuse.
+                    let mut opaque = tar::Header::new_gnu();
+                    opaque.set_mtime(ROOTFS_MTIME);
+                    opaque.set_uid(0);
+                    opaque.set_gid(0);
+                    opaque.set_mode(0o644);
+                    opaque.set_size(0);
+                    opaque.set_entry_type(tar::EntryType::Regular);
+                    builder
+                        .append_data(&mut opaque, relative.join(".wh..wh..opq"), std::io::empty())
+                        .map_err(io)?;
+                }
+            }
+            append_tree(builder, root, &path, markers, seen, entries)?;
         } else if kind.is_symlink() {
             header.set_entry_type(tar::EntryType::Symlink);
             let target = fs::read_link(&path).map_err(StoreError::io("reading the link", &path))?;
