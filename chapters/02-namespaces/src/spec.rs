@@ -104,8 +104,11 @@ pub struct ContainerSpec {
     pub uid_map: Vec<IdMapping>,
     pub gid_map: Vec<IdMapping>,
     pub readonly_rootfs: bool,
-    /// Trainer mode: stop once the namespaces exist, just before the command runs.
-    pub pause: bool,
+    /// Hold the command, set up completely inside the container, just
+    /// before it execs, and call the parent's [`crate::Hooks::command_ready`]
+    /// (chapter 02's demo prints its trainer text there); the command goes
+    /// on when the hook returns.
+    pub hold_before_exec: bool,
     /// True (the default): a small init is PID 1 and runs the command as its
     /// child (reaps orphans, forwards signals). False: the command itself is
     /// PID 1, as an OCI runtime (runc) runs it.
@@ -151,7 +154,7 @@ impl ContainerSpec {
             uid_map: vec![IdMapping::DEFAULT],
             gid_map: vec![IdMapping::DEFAULT],
             readonly_rootfs: false,
-            pause: false,
+            hold_before_exec: false,
             init: true,
             pseudo_filesystems: true,
             start_gate: None,

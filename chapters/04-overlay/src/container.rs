@@ -129,7 +129,7 @@ impl OverlayContainer {
     /// [`OverlayContainer::rootfs`]). While the init waits at the gate it
     /// joins the cgroup, so the command never runs outside its limits; then
     /// the overlay becomes its root. `inner` hooks run too: their
-    /// `child_created` after the cgroup join, and their `before_exec`.
+    /// `child_created` after the cgroup join, `command_ready` and `before_exec`.
     pub fn start(
         &self,
         spec: &ContainerSpec,
@@ -195,6 +195,13 @@ impl Hooks for CgroupThen<'_, '_> {
         }
         match self.inner.as_mut() {
             Some(inner) => inner.child_created(pid),
+            None => Ok(()),
+        }
+    }
+
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        match self.inner.as_mut() {
+            Some(inner) => inner.command_ready(init),
             None => Ok(()),
         }
     }

@@ -55,7 +55,8 @@ impl<'a> OverlayRootfs<'a> {
         self
     }
 
-    /// Other hooks to run too: their `child_created` and `before_exec`. The
+    /// Other hooks to run too: their `child_created`, `command_ready` and
+    /// `before_exec`. The
     /// rootfs is ours: an inner `prepare_rootfs` (by default, binding the
     /// rootfs onto itself) would mount over the overlay we just made.
     pub fn with_inner(mut self, inner: &'a mut dyn Hooks) -> Self {
@@ -68,6 +69,13 @@ impl Hooks for OverlayRootfs<'_> {
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
         match self.inner.as_mut() {
             Some(inner) => inner.child_created(pid),
+            None => Ok(()),
+        }
+    }
+
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        match self.inner.as_mut() {
+            Some(inner) => inner.command_ready(init),
             None => Ok(()),
         }
     }

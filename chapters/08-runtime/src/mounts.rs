@@ -166,6 +166,8 @@ pub struct CgroupView {
     pub v1: Vec<(String, PathBuf)>,
     /// True when the container's cgroup is on cgroup v2 only.
     pub unified: bool,
+    /// The container's own cgroup v2 directory, as the host sees it.
+    pub v2: Option<PathBuf>,
 }
 
 // ANCHOR: apply_mount
@@ -240,6 +242,14 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
                     )
                     .map_err(failed("bind-mounting the host's /sys"))?;
                 }
+                // A user namespace without a cgroup namespace of its own may
+                // not mount cgroup2 (the kernel wants CAP_SYS_ADMIN over the
+                // cgroup namespace): bind the container's own cgroup
+                // directory instead, as runc does — it sees its subtree only.
+                Err(Errno::EPERM) if fstype == "cgroup2" => match &cgroups.v2 {
+                    Some(own) => bind_own_cgroup(own, step, root, &on, flags)?,
+                    None => return Err(failed("mounting cgroup2")(Errno::EPERM)),
+                },
                 other => other.map_err(failed(&format!("mounting {fstype}")))?,
             }
         }
@@ -259,6 +269,44 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
     Ok(())
 }
 // ANCHOR_END: apply_mount
+
+/// A `cgroup` mount on v2 in a user namespace without a cgroup namespace of
+/// its own: the kernel refuses a cgroup2 mount there (it wants
+/// CAP_SYS_ADMIN over the cgroup namespace), so the container's own cgroup
+/// directory is bound instead, as runc does — it sees its subtree only.
+fn bind_own_cgroup(
+    own: &Path,
+    step: &MountStep,
+    root: &OwnedFd,
+    on: &Path,
+    flags: MsFlags,
+) -> Result<(), InRootFailure> {
+    let at = step.destination.display().to_string();
+    mount(
+        Some(own),
+        on,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| (format!("bind-mounting {} on {at}", own.display()), e))?;
+    let extra =
+        flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    if extra.is_empty() {
+        return Ok(());
+    }
+    // The bind ignores those flags: a remount of it applies them.
+    let target = crate::inroot::open_in(root, &step.destination, nix::fcntl::OFlag::O_PATH)
+        .map_err(|e| (format!("reopening {at}"), e))?;
+    mount(
+        None::<&str>,
+        &proc_fd(&target),
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
+        None::<&str>,
+    )
+    .map_err(|e| (format!("remounting {at} (ro/nosuid/nodev/noexec)"), e))
+}
 
 /// A `cgroup` mount on a v1 or hybrid host: a tmpfs with the container's
 /// own cgroup directories bound into it (read-only if asked), as runc does.
