@@ -152,7 +152,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "only this UTS namespace sees the new name",
         );
     }
-    if ns.time {
+    // (With time_offsets the parent made the time namespace before the clone.)
+    if ns.time && spec.time_offsets.is_none() {
         unshare_time_starting_at_zero().unwrap_or_else(|(step, e)| fail(step, e));
         narrator.syscall(
             "unshare(CLONE_NEWTIME) + timens_offsets",

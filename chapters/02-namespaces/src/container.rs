@@ -154,6 +154,8 @@ pub fn spawn(
     hooks: &mut dyn Hooks,
     narrator: &Narrator,
 ) -> Result<Container, NamespaceError> {
+    crate::single_thread::ensure_single_threaded()?;
+    enter_before_clone(spec, narrator)?;
     let rootfs = preflight(spec)?;
     // Before the child can create any: which mount points the rootfs lacks.
     let made = MadeMountPoints::note_missing(&rootfs);
@@ -171,6 +173,36 @@ pub fn spawn(
         }
     }
 }
+
+// ANCHOR: enter_before_clone
+/// Namespaces the container shares rather than gets new: we enter the
+/// spec's `join` paths ourselves (setns, user first), and make the time
+/// namespace with offsets; the clone is born in all of them.
+fn enter_before_clone(spec: &ContainerSpec, narrator: &Narrator) -> Result<(), NamespaceError> {
+    if !spec.join.is_empty() {
+        let opened = spec
+            .join
+            .iter()
+            .map(|(kind, path)| crate::join::open_namespace(*kind, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::join::enter(&opened)?;
+        let names: Vec<&str> = spec.join.iter().map(|(k, _)| k.proc_name()).collect();
+        narrator.syscall(
+            &format!("setns({})", names.join(", ")),
+            "these namespaces are shared, not new: the clone is born in them",
+        );
+    }
+    if let Some(offsets) = &spec.time_offsets {
+        crate::timens::unshare_time_with_offsets(offsets)
+            .map_err(|(call, errno)| NamespaceError::Sys { call, errno })?;
+        narrator.syscall(
+            "unshare(CLONE_NEWTIME) + timens_offsets",
+            "a time namespace for the children we make next, its clocks offset as asked",
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: enter_before_clone
 
 /// [`spawn`] after the checks: clone, handshake, hooks, until the exec.
 fn start(
