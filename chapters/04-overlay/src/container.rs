@@ -26,9 +26,8 @@ use crate::state::StateDir;
 use crate::whiteout::XattrNamespace;
 use crate::OverlayError;
 use ch01_chroot::{Exit, Narrator};
-use ch02_namespaces::{Container, ContainerSpec, HookError, Hooks, NamespaceError};
-use ch03_cgroups::{Cgroup, CgroupError, CgroupLayout, JoinCgroup, Limits, OomVerdict, Placement};
-use nix::unistd::Pid;
+use ch02_namespaces::{Container, ContainerSpec, Hooks, NamespaceError};
+use ch03_cgroups::{Cgroup, CgroupError, CgroupLayout, Limits, OomVerdict, Placement};
 use std::path::{Path, PathBuf};
 
 /// A container's writable layer, mount plan and (optional) cgroup, owned:
@@ -136,13 +135,12 @@ impl OverlayContainer {
         inner: Option<&mut dyn Hooks>,
         narrator: &Narrator,
     ) -> Result<Container, NamespaceError> {
-        let mut composed = CgroupThen {
-            join: self.cgroup.as_ref().map(|cgroup| JoinCgroup { cgroup }),
-            inner,
-        };
         let mut hooks = OverlayRootfs::new(self.plan.clone(), self.rootfs(), narrator.clone())
             .with_pause(self.pause)
-            .with_inner(&mut composed);
+            .with_cgroup(self.cgroup.as_ref());
+        if let Some(inner) = inner {
+            hooks = hooks.with_inner(inner);
+        }
         ch02_namespaces::spawn(spec, &mut hooks, narrator)
     }
     // ANCHOR_END: start
@@ -178,38 +176,5 @@ impl OverlayContainer {
         let OverlayContainer { mut state, .. } = self;
         state.keep();
         state.path().to_path_buf()
-    }
-}
-
-/// The hooks [`OverlayRootfs`] passes on to: the cgroup join first, then
-/// the caller's, each of them called (none is lost in the composition).
-struct CgroupThen<'a, 'b> {
-    join: Option<JoinCgroup<'a>>,
-    inner: Option<&'b mut dyn Hooks>,
-}
-
-impl Hooks for CgroupThen<'_, '_> {
-    fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
-        if let Some(join) = self.join.as_mut() {
-            join.child_created(pid)?;
-        }
-        match self.inner.as_mut() {
-            Some(inner) => inner.child_created(pid),
-            None => Ok(()),
-        }
-    }
-
-    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
-        match self.inner.as_mut() {
-            Some(inner) => inner.command_ready(init),
-            None => Ok(()),
-        }
-    }
-
-    fn before_exec(&self) -> Result<(), HookError> {
-        match self.inner.as_ref() {
-            Some(inner) => inner.before_exec(),
-            None => Ok(()),
-        }
     }
 }

@@ -13,16 +13,18 @@ use crate::OverlayError;
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{HookError, Hooks};
+use ch03_cgroups::Cgroup;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 
-/// Mounts the overlay as the container's root; passes `child_created` on to
-/// `inner` (chapter 03's cgroup placement, for example).
+/// Mounts the overlay as the container's root; joins the container's
+/// cgroup if given one, and passes the other hooks on to `inner`.
 pub struct OverlayRootfs<'a> {
     plan: MountPlan,
     target: PathBuf,
     narrator: Narrator,
     pause: bool,
+    cgroup: Option<&'a Cgroup>,
     inner: Option<&'a mut dyn Hooks>,
 }
 
@@ -32,6 +34,7 @@ impl std::fmt::Debug for OverlayRootfs<'_> {
             .field("plan", &self.plan)
             .field("target", &self.target)
             .field("pause", &self.pause)
+            .field("cgroup", &self.cgroup.is_some())
             .field("inner", &self.inner.is_some())
             .finish()
     }
@@ -45,8 +48,16 @@ impl<'a> OverlayRootfs<'a> {
             target,
             narrator,
             pause: false,
+            cgroup: None,
             inner: None,
         }
+    }
+
+    /// Chapter 03's cgroup, joined by the init while it waits at the gate
+    /// (before any inner `child_created`): the command never runs outside it.
+    pub fn with_cgroup(mut self, cgroup: Option<&'a Cgroup>) -> Self {
+        self.cgroup = cgroup;
+        self
     }
 
     /// Trainer mode: stop right after the mount, inside the container.
@@ -67,6 +78,9 @@ impl<'a> OverlayRootfs<'a> {
 
 impl Hooks for OverlayRootfs<'_> {
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
+        if let Some(cgroup) = self.cgroup {
+            cgroup.join(pid).map_err(ch03_cgroups::hook::hook_error)?;
+        }
         match self.inner.as_mut() {
             Some(inner) => inner.child_created(pid),
             None => Ok(()),
