@@ -207,19 +207,7 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
             .map_err(failed(&format!("bind-mounting {}", source.display())))?;
             // …and take a remount of the bind mount to apply.
             let extra = step.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-            if !extra.is_empty() {
-                let target =
-                    crate::inroot::open_in(root, &step.destination, nix::fcntl::OFlag::O_PATH)
-                        .map_err(failed("reopening"))?;
-                mount(
-                    None::<&str>,
-                    &proc_fd(&target),
-                    None::<&str>,
-                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
-                    None::<&str>,
-                )
-                .map_err(failed("remounting (ro/nosuid/nodev/noexec)"))?;
-            }
+            remount_bind(root, step, extra)?;
         }
         "cgroup" if !cgroups.unified => mount_v1_cgroups(step, root, cgroups)?,
         kind => {
@@ -290,14 +278,20 @@ fn bind_own_cgroup(
         None::<&str>,
     )
     .map_err(|e| (format!("bind-mounting {} on {at}", own.display()), e))?;
+    // The bind ignores these flags: a remount of it applies them.
     let extra =
         flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    remount_bind(root, step, extra)
+}
+
+/// A bind mount takes ro/nosuid/nodev/noexec only from a remount of it.
+fn remount_bind(root: &OwnedFd, step: &MountStep, extra: MsFlags) -> Result<(), InRootFailure> {
     if extra.is_empty() {
         return Ok(());
     }
-    // The bind ignores those flags: a remount of it applies them.
+    let at = step.destination.display().to_string();
     let target = crate::inroot::open_in(root, &step.destination, nix::fcntl::OFlag::O_PATH)
-        .map_err(|e| (format!("reopening {at}"), e))?;
+        .map_err(|e| (format!("reopening on {at}"), e))?;
     mount(
         None::<&str>,
         &proc_fd(&target),
@@ -305,7 +299,7 @@ fn bind_own_cgroup(
         MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
         None::<&str>,
     )
-    .map_err(|e| (format!("remounting {at} (ro/nosuid/nodev/noexec)"), e))
+    .map_err(|e| (format!("remounting (ro/nosuid/nodev/noexec) on {at}"), e))
 }
 
 /// A `cgroup` mount on a v1 or hybrid host: a tmpfs with the container's
