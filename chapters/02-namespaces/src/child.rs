@@ -27,9 +27,10 @@ use nix::unistd::{getpid, sethostname};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-/// The gates of trainer mode: the command says "ready", the parent says "go".
+/// The gates of [`ContainerSpec::hold_before_exec`]: the command says
+/// "ready", the parent runs its `command_ready` hook and says "go".
 #[derive(Debug)]
-pub struct PauseGates {
+pub struct HoldGates {
     pub ready: GateOpener,
     pub go: GateWaiter,
 }
@@ -43,7 +44,7 @@ pub struct ChildContext<'a> {
     pub reporter: ChildReporter,
     /// Opened by the parent once uid_map/gid_map are written and the hooks ran.
     pub setup_done: GateWaiter,
-    pub pause: Option<PauseGates>,
+    pub hold: Option<HoldGates>,
     /// Where init tells the parent how the command ended.
     pub fate: OwnedFd,
 }
@@ -58,7 +59,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         narrator,
         reporter,
         setup_done,
-        pause,
+        hold,
         fate,
     } = ctx;
     let ns = spec.namespaces;
@@ -158,7 +159,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "only this UTS namespace sees the new name",
         );
     }
-    if ns.time {
+    // (With time_offsets the parent made the time namespace before the clone.)
+    if ns.time && spec.time_offsets.is_none() {
         unshare_time_starting_at_zero().unwrap_or_else(|(step, e)| fail(step, e));
         narrator.syscall(
             "unshare(CLONE_NEWTIME) + timens_offsets",
@@ -168,7 +170,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     // 5. Become init; the command runs in a child of ours. Or, as an OCI
     //    runtime does, become the command: it is PID 1 itself.
     if !spec.init {
-        command_main(spec, hooks, narrator, reporter, pause, gate);
+        command_main(spec, hooks, narrator, reporter, hold, gate);
     }
     if spec.start_gate.is_some() {
         // create/start: the container outlives the process that created it.
@@ -184,7 +186,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         },
     );
     run_as_init(
-        move || command_main(spec, hooks, narrator, reporter, pause, gate),
+        move || command_main(spec, hooks, narrator, reporter, hold, gate),
         fate,
     )
     // ANCHOR_END: child_identity
@@ -259,7 +261,7 @@ fn command_main(
     hooks: &dyn Hooks,
     narrator: &Narrator,
     reporter: ChildReporter,
-    pause: Option<PauseGates>,
+    hold: Option<HoldGates>,
     gate: Option<OwnedFd>,
 ) -> ! {
     let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -274,12 +276,13 @@ fn command_main(
     for (key, value) in &spec.env {
         std::env::set_var(key, value);
     }
-    if let Some(PauseGates { ready, go }) = pause {
+    if let Some(HoldGates { ready, go }) = hold {
+        // Named in `ps` while it waits: the command has not exec'd yet.
         set_process_title("minibox-exec", &format!("minibox-exec {}", spec.name));
         let _ = ready.open();
         if go.wait().is_err() {
             reporter.fail(
-                "waiting for the trainer (the parent went away)",
+                "waiting for the parent's command_ready hook (the parent went away)",
                 Errno::EPIPE,
             );
         }

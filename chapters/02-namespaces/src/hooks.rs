@@ -74,6 +74,18 @@ pub trait Hooks {
         bind_rootfs(rootfs)
     }
 
+    /// PARENT side, once the command's process is set up completely inside
+    /// the container — namespaces made, root pivoted, hostname, environment
+    /// and working directory set — and waits just before `before_exec` and
+    /// execve. Called only when the spec asks for it
+    /// ([`crate::ContainerSpec::hold_before_exec`]); the command goes on when
+    /// this returns, and an error stops the container. `init` is the
+    /// container's init as a host PID; the command is its only child (or
+    /// `init` itself when the spec runs no init).
+    fn command_ready(&mut self, _init: Pid) -> Result<(), HookError> {
+        Ok(())
+    }
+
     /// CHILD side, in the command's own process, inside the finished
     /// container, just before execve. Default: nothing. The chapter's demo
     /// uses it to try chapter 01's chroot escape (and see it fail);

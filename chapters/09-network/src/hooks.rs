@@ -98,6 +98,13 @@ impl Hooks for ConnectToBridge<'_> {
         Ok(root)
     }
 
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        match self.inner.as_mut() {
+            Some(inner) => inner.command_ready(init),
+            None => Ok(()),
+        }
+    }
+
     fn before_exec(&self) -> Result<(), HookError> {
         match self.inner.as_deref() {
             Some(inner) => inner.before_exec(),
