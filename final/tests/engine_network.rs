@@ -10,7 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use minibox_testkit::bounded::output_within;
-use minibox_testkit::{require_root, require_tool, unique_name, Rootfs};
+use minibox_testkit::{cgroup_dirs_named, require_root, require_tool, unique_name, Rootfs};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -167,6 +167,9 @@ impl Drop for Lab {
         for id in text(&ids).lines() {
             self.minibox(&["rm", "-f", id]);
         }
+        // After a failed assertion: the namespace takes its devices and
+        // rules with it; its state directory is ours to remove.
+        let _ = std::fs::remove_dir_all(self.state_dir());
         let _ = output_within(
             Command::new("ip").args(["netns", "del", &self.netns]),
             Duration::from_secs(10),
@@ -195,7 +198,7 @@ fn published_port_serves_a_page_inspect_and_port_show_it_rm_f_leaves_nothing() {
         "run", "-d", "--name", "web", "-p", "8080:80", "web:1", "httpd", "-f", "-p", "80", "-h",
         "/www",
     ]);
-    ok(run, "run -d -p 8080:80");
+    let id = ok(run, "run -d -p 8080:80").trim().to_string();
     // From the host, through the DNAT rule on localhost.
     assert_eq!(lab.fetch_soon("http://127.0.0.1:8080/"), PAGE);
 
@@ -243,6 +246,7 @@ fn published_port_serves_a_page_inspect_and_port_show_it_rm_f_leaves_nothing() {
     ok(lab.minibox(&["rm", "-f", "web"]), "rm -f");
     assert!(lab.fetch("http://127.0.0.1:8080/").is_none());
     lab.assert_clean();
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroups left for {id}");
 }
 
 #[test]
@@ -311,13 +315,15 @@ fn a_killed_shim_is_reconciled_by_the_next_command_and_rm() {
         return;
     }
     let lab = Lab::new();
-    ok(
+    let id = ok(
         lab.minibox(&[
             "run", "-d", "--name", "web", "-p", "8081:80", "web:1", "httpd", "-f", "-p", "80",
             "-h", "/www",
         ]),
         "run",
-    );
+    )
+    .trim()
+    .to_string();
     lab.fetch_soon("http://127.0.0.1:8081/");
     let shim = shim_pid(&lab, "web");
     nix::sys::signal::kill(
@@ -332,6 +338,7 @@ fn a_killed_shim_is_reconciled_by_the_next_command_and_rm() {
     lab.assert_network_clean();
     ok(lab.minibox(&["rm", "web"]), "rm");
     lab.assert_clean();
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroups left for {id}");
 
     // kill -9 of shim and container together, then `rm` straight away.
     ok(
