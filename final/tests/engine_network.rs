@@ -229,6 +229,8 @@ fn published_port_serves_a_page_inspect_and_port_show_it_rm_f_leaves_nothing() {
         ok(lab.minibox(&["port", "web", "80"]), "port 80"),
         "0.0.0.0:8080\n"
     );
+    let ps = ok(lab.minibox(&["ps"]), "ps");
+    assert!(ps.contains("0.0.0.0:8080->80/tcp"), "{ps}");
     let missing = lab.minibox(&["port", "web", "81/tcp"]);
     assert!(!missing.status.success());
 

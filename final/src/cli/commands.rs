@@ -195,7 +195,7 @@ pub fn dispatch(engine: &Engine, command: Command, verbosity: Verbosity) -> anyh
                     format!("\"{command}\""),
                     tables::ago(&record.created),
                     status,
-                    String::new(),
+                    minibox::engine::network::ps_ports(&state),
                     record.name.clone(),
                 ]);
             }

@@ -235,6 +235,28 @@ pub fn settings(record: &Record, state: &State) -> Value {
 }
 // ANCHOR_END: settings
 
+/// `ps`'s PORTS column: `0.0.0.0:8080->80/tcp`, as docker's.
+pub fn ps_ports(state: &State) -> String {
+    let mappings = state
+        .network
+        .as_ref()
+        .map(|a| a.ports.clone())
+        .unwrap_or_default();
+    mappings
+        .iter()
+        .map(|p| {
+            let ip = p.host_ip.map_or("0.0.0.0".to_string(), |ip| ip.to_string());
+            format!(
+                "{ip}:{}->{}/{}",
+                p.host_port,
+                p.container_port,
+                p.protocol.name()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `minibox port C [PORT[/PROTO]]`: docker's lines, `80/tcp -> 0.0.0.0:8080`.
 pub fn port_lines(state: &State, filter: Option<&str>) -> Result<Vec<String>> {
     let mappings = state
