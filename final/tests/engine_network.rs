@@ -447,3 +447,89 @@ fn network_none_and_host_still_work_and_bad_flags_change_nothing() {
     ok(lab.host(&["ip", "link", "del", "labmark0"]), "del veth");
     lab.assert_clean();
 }
+
+#[test]
+fn parallel_runs_get_distinct_addresses_and_leave_nothing() {
+    if !ready("parallel_runs_get_distinct_addresses_and_leave_nothing") {
+        return;
+    }
+    let lab = Lab::new();
+    // Short-lived runs at once: one ends, the next attach reclaims its
+    // lease and reuses its address (and veth name) before the first one's
+    // shim detaches — which then must not take the newcomer's veth.
+    let quick: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new("nsenter")
+                .arg(format!("--net={}", lab.netns_path()))
+                .arg(env!("CARGO_BIN_EXE_minibox"))
+                .arg("--root")
+                .arg(lab.root.path())
+                .args(["run", "--rm", "web:1", "ip", "-4", "addr", "show", "eth0"])
+                .env_remove("MINIBOX_NETWORK")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in quick {
+        let out = minibox_testkit::bounded::collect_within(child, Duration::from_secs(60), "run");
+        assert!(ok(out, "run --rm").contains("inet 172.17.0."));
+    }
+    lab.assert_clean();
+    // Six containers started at once, all alive together (a released
+    // address may be handed out again: only overlapping ones must differ).
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            Command::new("nsenter")
+                .arg(format!("--net={}", lab.netns_path()))
+                .arg(env!("CARGO_BIN_EXE_minibox"))
+                .arg("--root")
+                .arg(lab.root.path())
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    &format!("p{i}"),
+                    "web:1",
+                    "sleep",
+                    "60",
+                ])
+                .env_remove("MINIBOX_NETWORK")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = minibox_testkit::bounded::collect_within(child, Duration::from_secs(60), "run");
+        ok(out, "parallel run -d");
+    }
+    let mut addresses: Vec<String> = (0..6)
+        .map(|i| {
+            let c = lab.inspect(&format!("p{i}"));
+            c["NetworkSettings"]["IPAddress"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 6, "{addresses:?}");
+    // And each one really has its address on eth0.
+    let inside = ok(
+        lab.minibox(&["exec", "p3", "ip", "-4", "addr", "show", "eth0"]),
+        "exec",
+    );
+    let p3 = lab.inspect("p3")["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(inside.contains(&format!("inet {p3}/16")), "{inside}");
+    for i in 0..6 {
+        ok(lab.minibox(&["rm", "-f", &format!("p{i}")]), "rm -f");
+    }
+    lab.assert_clean();
+}
