@@ -533,3 +533,36 @@ fn parallel_runs_get_distinct_addresses_and_leave_nothing() {
     }
     lab.assert_clean();
 }
+
+#[test]
+fn runc_as_the_runtime_gets_the_same_network() {
+    if !ready("runc_as_the_runtime_gets_the_same_network")
+        || !require_tool("runc_as_the_runtime_gets_the_same_network", "runc")
+    {
+        return;
+    }
+    let lab = Lab::new();
+    ok(
+        lab.minibox(&[
+            "run",
+            "-d",
+            "--runtime",
+            "runc",
+            "--name",
+            "web",
+            "-p",
+            "8083:80",
+            "web:1",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ]),
+        "run --runtime runc",
+    );
+    assert_eq!(lab.fetch_soon("http://127.0.0.1:8083/"), PAGE);
+    ok(lab.minibox(&["rm", "-f", "web"]), "rm -f");
+    lab.assert_clean();
+}
