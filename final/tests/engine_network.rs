@@ -444,6 +444,13 @@ fn network_none_and_host_still_work_and_bad_flags_change_nothing() {
         let why = String::from_utf8_lossy(&out.stderr);
         assert!(why.contains("minibox: error:"), "{bad:?}: {why}");
     }
+    // Attached after create, then start fails (no such command): detached too.
+    let missing = lab.minibox(&["run", "--rm", "-p", "8084:80", "web:1", "/no/such/command"]);
+    assert_eq!(missing.status.code(), Some(127), "{missing:?}");
+    let kept = lab.minibox(&["run", "--name", "gone", "web:1", "/no/such/command"]);
+    assert_eq!(kept.status.code(), Some(127), "{kept:?}");
+    lab.assert_network_clean();
+    ok(lab.minibox(&["rm", "gone"]), "rm");
     ok(lab.host(&["ip", "link", "del", "labmark0"]), "del veth");
     lab.assert_clean();
 }
