@@ -296,3 +296,27 @@ pub fn port_lines(state: &State, filter: Option<&str>) -> Result<Vec<String>> {
     }
     Ok(lines)
 }
+
+/// Trainer mode (`run --pause`): where to look at the container's network.
+pub fn host_commands(state: &State, init: i32) -> Vec<(String, String)> {
+    let Some(a) = &state.network else {
+        return Vec::new();
+    };
+    vec![
+        (
+            format!("nsenter -t {init} -n ip addr show eth0"),
+            format!("inside: eth0 with {}/{}", a.ip, a.subnet.prefix()),
+        ),
+        (
+            format!("ip link show master {}", a.bridge),
+            format!(
+                "{}: the host's end of the veth, a port of the bridge",
+                a.host_veth
+            ),
+        ),
+        (
+            format!("iptables -t nat -S MBX-PORTS-{}", a.bridge),
+            "the published ports' DNAT rules".to_string(),
+        ),
+    ]
+}
