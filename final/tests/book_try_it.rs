@@ -146,6 +146,9 @@ fn try_it_blocks_match_the_real_binaries() {
                 .arg("-c")
                 .arg(format!("exec 2>&1; {command}"))
                 .current_dir(&root)
+                // The bridge would touch this machine's network: pages show
+                // it in a namespace of their own (engine_network.rs tests it).
+                .env("MINIBOX_NETWORK", "none")
                 .env("NO_COLOR", "1"));
             output
                 .push_str(&String::from_utf8_lossy(&out.stdout).replace(&rootfs_path, BOOK_ROOTFS));

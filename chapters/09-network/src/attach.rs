@@ -138,6 +138,15 @@ impl Attachment {
         })
     }
 
+    /// The same lease: same container, address and namespace (an address
+    /// is handed out again once released).
+    pub fn is_same_lease(&self, other: &Attachment) -> bool {
+        self.name == other.name
+            && self.ip == other.ip
+            && self.owner == other.owner
+            && self.netns == other.netns
+    }
+
     /// Whether the container it belongs to is gone (its lease is stale).
     pub fn is_stale(&self) -> bool {
         match &self.owner {
@@ -384,6 +393,15 @@ pub fn detach(attachment: &Attachment, narrator: &Narrator) -> Result<(), Networ
         remove_pieces(&mut nl, &ipt, attachment, narrator)?;
         return lock.remove();
     };
+    if !state.leases.iter().any(|l| l.is_same_lease(attachment)) {
+        // Reclaimed already, by a run that found the container gone: its
+        // address — and so its veth's name — may be another container's now.
+        narrator.detail(&format!(
+            "{} of {:?} was reclaimed already: nothing of it is left to remove",
+            attachment.ip, attachment.name
+        ));
+        return Ok(());
+    }
     release_locked(&mut nl, &ipt, lock, state, attachment, narrator)
 }
 // ANCHOR_END: detach

@@ -167,3 +167,40 @@ fn a_lease_whose_namespace_is_gone_is_reclaimed() {
     assert_eq!(reclaimed, ["two"]);
     lab.assert_clean();
 }
+
+#[test]
+fn a_late_detach_of_a_reclaimed_lease_leaves_its_successor_alone() {
+    if !require_root("a_late_detach_of_a_reclaimed_lease")
+        || !require_tool("a_late_detach_of_a_reclaimed_lease", "iptables")
+    {
+        return;
+    }
+    let lab = Lab::new();
+    let host = PathBuf::from(format!("/run/netns/{}", lab.host));
+    let (first, second) = (Netns::new(), Netns::new());
+    let config = in_netns(&host, || NetworkConfig::new("mbtest2", None).unwrap());
+    let old = in_netns(&host, || {
+        attach(&config, &request("one", &first, &[]), &Narrator::silent()).unwrap()
+    });
+    // "one" ends; before its owner detaches, another run reclaims its
+    // lease and the next container gets the same address (and veth name).
+    drop(first);
+    let new = in_netns(&host, || {
+        attach(
+            &config,
+            &request("two", &second, &["8087:80"]),
+            &Narrator::silent(),
+        )
+        .unwrap()
+    });
+    assert_eq!((new.ip, &new.host_veth), (old.ip, &old.host_veth));
+    // The late detach of "one" must not take "two"'s veth or rules.
+    in_netns(&host, || detach(&old, &Narrator::silent()).unwrap());
+    assert!(lab.links().contains(&new.host_veth), "{}", lab.links());
+    assert!(lab.rules().contains("minibox:two"), "{}", lab.rules());
+    assert!(second
+        .exec(&["ip", "-o", "addr"])
+        .contains(&new.ip.to_string()));
+    in_netns(&host, || detach(&new, &Narrator::silent()).unwrap());
+    lab.assert_clean();
+}
