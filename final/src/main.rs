@@ -83,9 +83,19 @@ pub struct ContainerFlags {
     /// All capabilities, no seccomp, no masked paths, every device.
     #[arg(long)]
     pub privileged: bool,
-    /// none (loopback only, the default) or host.
-    #[arg(long)]
+    /// bridge (the default: an address on minibox0, as docker0), none
+    /// (loopback only) or host. MINIBOX_NETWORK sets the default, as dockerd's --bridge.
+    #[arg(long, env = "MINIBOX_NETWORK")]
     pub network: Option<String>,
+    /// Publish a container's port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp].
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// A DNS server for the container's /etc/resolv.conf.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// An /etc/hosts line: NAME:IP.
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
     /// Run an init (chapter 02's reaping PID 1) that runs the command as its child.
     #[arg(long)]
     pub init: bool,
@@ -249,6 +259,12 @@ pub enum Command {
     Diff { container: String },
     /// A container's changes as a new image.
     Commit { container: String, image: String },
+    /// A container's published ports: `80/tcp -> 0.0.0.0:8080`.
+    Port {
+        container: String,
+        /// Only this port: PORT[/tcp|udp].
+        private_port: Option<String>,
+    },
     /// Docker-shaped JSON of containers or images.
     Inspect { names: Vec<String> },
     /// (internal) The per-container shim.

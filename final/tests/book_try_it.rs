@@ -110,6 +110,10 @@ fn try_it_blocks_match_the_real_binaries() {
     if !require_root("try_it_blocks_match_the_real_binaries") {
         return;
     }
+    // The pages work in fixed places under /var/tmp/minibox (layers, images,
+    // state), as a reader would: two checkouts replaying them at once on one
+    // machine would trip over each other, so runs take turns.
+    let _turn = take_turns();
     let root = workspace_root();
     let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_minibox"))
         .parent()
@@ -142,6 +146,9 @@ fn try_it_blocks_match_the_real_binaries() {
                 .arg("-c")
                 .arg(format!("exec 2>&1; {command}"))
                 .current_dir(&root)
+                // The bridge would touch this machine's network: pages show
+                // it in a namespace of their own (engine_network.rs tests it).
+                .env("MINIBOX_NETWORK", "none")
                 .env("NO_COLOR", "1"));
             output
                 .push_str(&String::from_utf8_lossy(&out.stdout).replace(&rootfs_path, BOOK_ROOTFS));
@@ -163,6 +170,17 @@ fn try_it_blocks_match_the_real_binaries() {
         "the book drifted from the code:\n{}",
         failures.join("\n")
     );
+}
+
+/// An exclusive lock on /var/tmp/minibox/.book-try-it.lock, held while the
+/// returned file is open (the kernel drops it if the test dies).
+fn take_turns() -> std::fs::File {
+    std::fs::create_dir_all("/var/tmp/minibox").expect("/var/tmp/minibox");
+    let file = std::fs::File::create("/var/tmp/minibox/.book-try-it.lock").expect("lock file");
+    // SAFETY: flock on an fd we own; blocks until no other run holds it.
+    let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+    file
 }
 
 #[test]

@@ -39,6 +39,7 @@ impl Root {
 
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
+        cmd.env("MINIBOX_NETWORK", "none"); // the bridge: engine_network.rs
         cmd.arg("--root").arg(self.dir.path()).args(args);
         output_within(&mut cmd, Duration::from_secs(60))
     }
@@ -309,6 +310,7 @@ fn twenty_parallel_runs_all_succeed() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_minibox"))
+                .env("MINIBOX_NETWORK", "none")
                 .arg("--root")
                 .arg(root.path())
                 .args(["run", "--rm", "busybox", "echo", &format!("n{i}")])
@@ -429,6 +431,7 @@ impl Pty {
         let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
         let slave = std::fs::File::from(pty.slave);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
+        cmd.env("MINIBOX_NETWORK", "none"); // the bridge: engine_network.rs
         cmd.arg("--root")
             .arg(root.path())
             .args(args)
@@ -735,6 +738,7 @@ fn collect_stdout(child: &mut std::process::Child) -> std::sync::Arc<std::sync::
 
 fn spawn_cli(root: &Root, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_minibox"))
+        .env("MINIBOX_NETWORK", "none")
         .arg("--root")
         .arg(root.path())
         .args(args)

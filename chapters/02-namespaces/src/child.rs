@@ -27,9 +27,10 @@ use nix::unistd::{getpid, sethostname};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-/// The gates of trainer mode: the command says "ready", the parent says "go".
+/// The gates of [`ContainerSpec::hold_before_exec`]: the command says
+/// "ready", the parent runs its `command_ready` hook and says "go".
 #[derive(Debug)]
-pub struct PauseGates {
+pub struct HoldGates {
     pub ready: GateOpener,
     pub go: GateWaiter,
 }
@@ -43,7 +44,7 @@ pub struct ChildContext<'a> {
     pub reporter: ChildReporter,
     /// Opened by the parent once uid_map/gid_map are written and the hooks ran.
     pub setup_done: GateWaiter,
-    pub pause: Option<PauseGates>,
+    pub hold: Option<HoldGates>,
     /// Where init tells the parent how the command ended.
     pub fate: OwnedFd,
 }
@@ -58,12 +59,13 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         narrator,
         reporter,
         setup_done,
-        pause,
+        hold,
         fate,
     } = ctx;
     let ns = spec.namespaces;
     let fail = |step: &str, errno: Errno| -> ! { reporter.fail(step, errno) };
 
+    // ANCHOR: child_wait
     // 1. Wait until the parent has mapped our IDs and run its hooks (cgroup).
     if setup_done.wait().is_err() {
         fail("waiting for the parent (it went away)", Errno::EPIPE);
@@ -94,6 +96,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "our cgroup becomes \"/\" in /proc/self/cgroup",
         );
     }
+    // ANCHOR_END: child_wait
+    // ANCHOR: child_root
     // 3. The root filesystem.
     make_root_private().unwrap_or_else(|e| fail("making / rprivate", e));
     narrator.syscall(
@@ -117,6 +121,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             new_root.display()
         ));
     }
+    // ANCHOR_END: child_root
+    // ANCHOR: child_mounts
     // Opened once, after it became a mount point; everything below goes through this fd.
     let root = Dir::open_host(&new_root)
         .unwrap_or_else(|e| fail(&format!("opening the new root {}", new_root.display()), e));
@@ -143,6 +149,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         "pivot_root(\".\", \".\") + umount2(\".\", MNT_DETACH)",
         "the rootfs is \"/\"; the host's root is gone from this namespace",
     );
+    // ANCHOR_END: child_mounts
+    // ANCHOR: child_identity
     // 4. Identity and clocks.
     if ns.uts {
         sethostname(spec.effective_hostname()).unwrap_or_else(|e| fail("sethostname", e));
@@ -151,7 +159,8 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
             "only this UTS namespace sees the new name",
         );
     }
-    if ns.time {
+    // (With time_offsets the parent made the time namespace before the clone.)
+    if ns.time && spec.time_offsets.is_none() {
         unshare_time_starting_at_zero().unwrap_or_else(|(step, e)| fail(step, e));
         narrator.syscall(
             "unshare(CLONE_NEWTIME) + timens_offsets",
@@ -161,7 +170,7 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
     // 5. Become init; the command runs in a child of ours. Or, as an OCI
     //    runtime does, become the command: it is PID 1 itself.
     if !spec.init {
-        command_main(spec, hooks, narrator, reporter, pause, gate);
+        command_main(spec, hooks, narrator, reporter, hold, gate);
     }
     if spec.start_gate.is_some() {
         // create/start: the container outlives the process that created it.
@@ -177,9 +186,10 @@ pub fn child_main(ctx: ChildContext<'_>) -> ! {
         },
     );
     run_as_init(
-        move || command_main(spec, hooks, narrator, reporter, pause, gate),
+        move || command_main(spec, hooks, narrator, reporter, hold, gate),
         fate,
     )
+    // ANCHOR_END: child_identity
 }
 // ANCHOR_END: child_main
 
@@ -251,7 +261,7 @@ fn command_main(
     hooks: &dyn Hooks,
     narrator: &Narrator,
     reporter: ChildReporter,
-    pause: Option<PauseGates>,
+    hold: Option<HoldGates>,
     gate: Option<OwnedFd>,
 ) -> ! {
     let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -266,12 +276,13 @@ fn command_main(
     for (key, value) in &spec.env {
         std::env::set_var(key, value);
     }
-    if let Some(PauseGates { ready, go }) = pause {
+    if let Some(HoldGates { ready, go }) = hold {
+        // Named in `ps` while it waits: the command has not exec'd yet.
         set_process_title("minibox-exec", &format!("minibox-exec {}", spec.name));
         let _ = ready.open();
         if go.wait().is_err() {
             reporter.fail(
-                "waiting for the trainer (the parent went away)",
+                "waiting for the parent's command_ready hook (the parent went away)",
                 Errno::EPIPE,
             );
         }

@@ -1,13 +1,12 @@
 //! The parent side: clone the child into its namespaces, map its IDs, run the
 //! hooks, and supervise it.
 
-use crate::child::{child_main, ChildContext, PauseGates};
+use crate::child::{child_main, ChildContext, HoldGates};
 use crate::error::NamespaceError;
 use crate::hooks::{HookError, Hooks};
 use crate::init::read_fate;
 use crate::mount_points::MadeMountPoints;
 use crate::spec::{ContainerSpec, Namespaces};
-use crate::trainer::pause_for_trainer;
 use crate::userns::write_id_maps;
 use ch01_chroot::child_report::{ChildFailure, ReportPipe};
 use ch01_chroot::gate::Gate;
@@ -155,6 +154,8 @@ pub fn spawn(
     hooks: &mut dyn Hooks,
     narrator: &Narrator,
 ) -> Result<Container, NamespaceError> {
+    crate::single_thread::ensure_single_threaded()?;
+    enter_before_clone(spec, narrator)?;
     let rootfs = preflight(spec)?;
     // Before the child can create any: which mount points the rootfs lacks.
     let made = MadeMountPoints::note_missing(&rootfs);
@@ -173,6 +174,36 @@ pub fn spawn(
     }
 }
 
+// ANCHOR: enter_before_clone
+/// Namespaces the container shares rather than gets new: we enter the
+/// spec's `join` paths ourselves (setns, user first), and make the time
+/// namespace with offsets; the clone is born in all of them.
+fn enter_before_clone(spec: &ContainerSpec, narrator: &Narrator) -> Result<(), NamespaceError> {
+    if !spec.join.is_empty() {
+        let opened = spec
+            .join
+            .iter()
+            .map(|(kind, path)| crate::join::open_namespace(*kind, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::join::enter(&opened)?;
+        let names: Vec<&str> = spec.join.iter().map(|(k, _)| k.proc_name()).collect();
+        narrator.syscall(
+            &format!("setns({})", names.join(", ")),
+            "these namespaces are shared, not new: the clone is born in them",
+        );
+    }
+    if let Some(offsets) = &spec.time_offsets {
+        crate::timens::unshare_time_with_offsets(offsets)
+            .map_err(|(call, errno)| NamespaceError::Sys { call, errno })?;
+        narrator.syscall(
+            "unshare(CLONE_NEWTIME) + timens_offsets",
+            "a time namespace for the children we make next, its clocks offset as asked",
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: enter_before_clone
+
 /// [`spawn`] after the checks: clone, handshake, hooks, until the exec.
 fn start(
     spec: &ContainerSpec,
@@ -190,13 +221,13 @@ fn start(
     let (setup_waiter, setup_opener) = Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
     // Close-on-exec: init keeps its end (it never execs), the command does not get it.
     let (fate_read, fate_write) = pipe2(OFlag::O_CLOEXEC).map_err(NamespaceError::sys("pipe2"))?;
-    let (parent_pause, child_pause) = if spec.pause {
+    let (parent_hold, child_hold) = if spec.hold_before_exec {
         let (ready_waiter, ready_opener) =
             Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
         let (go_waiter, go_opener) = Gate::new().map_err(NamespaceError::sys("pipe2"))?.split();
         (
             Some((ready_waiter, go_opener)),
-            Some(PauseGates {
+            Some(HoldGates {
                 ready: ready_opener,
                 go: go_waiter,
             }),
@@ -207,8 +238,8 @@ fn start(
     // After clone both processes hold every end. Each takes its own out of
     // these slots and drops the other's: a waiter only sees EOF when *all*
     // copies of the opening end are closed.
-    let mut parent_ends = Some((setup_opener, fate_read, parent_pause));
-    let mut child_ends = Some((setup_waiter, fate_write, child_pause));
+    let mut parent_ends = Some((setup_opener, fate_read, parent_hold));
+    let mut child_ends = Some((setup_waiter, fate_write, child_hold));
     let mut report = Some(report);
 
     narrator.syscall(
@@ -224,7 +255,7 @@ fn start(
     let parent = nix::unistd::getpid();
     let child_fn = Box::new(|| {
         drop(parent_ends.take());
-        let (Some(report), Some((setup_done, fate, pause))) = (report.take(), child_ends.take())
+        let (Some(report), Some((setup_done, fate, hold))) = (report.take(), child_ends.take())
         else {
             return 127;
         };
@@ -242,7 +273,7 @@ fn start(
             narrator,
             reporter: report.into_child(),
             setup_done,
-            pause,
+            hold,
             fate,
         })
     });
@@ -256,7 +287,7 @@ fn start(
         errno,
         hint: clone_hint(errno),
     })?;
-    let (Some(report), Some((setup_opener, fate_read, parent_pause))) =
+    let (Some(report), Some((setup_opener, fate_read, parent_hold))) =
         (report.take(), parent_ends.take())
     else {
         abort_child(init);
@@ -289,9 +320,13 @@ fn start(
     // If the child already died, it reports why on the report pipe below.
     let _ = setup_opener.open();
 
-    if let Some((ready_waiter, go_opener)) = parent_pause {
+    // The command, set up, waits before execve: the caller's hook runs now.
+    if let Some((ready_waiter, go_opener)) = parent_hold {
         if ready_waiter.wait().is_ok() {
-            pause_for_trainer(init, spec);
+            if let Err(err) = hooks.command_ready(init) {
+                abort_child(init);
+                return Err(NamespaceError::Hook(err));
+            }
         }
         let _ = go_opener.open();
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 // ANCHOR: hook_error
+// ANCHOR: hook_error_type
 /// A hook failed: which step, the errno if the kernel said no, and what to do.
 /// Reads "STEP failed: ERRNO — MESSAGE": what failed, then what to do.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -22,6 +23,7 @@ pub struct HookError {
     pub message: String,
 }
 
+// ANCHOR_END: hook_error_type
 /// Chapter 01's report pipe carries one string and an errno. A child-side
 /// hook's failure travels as "STEP<US>MESSAGE" (the ASCII unit separator,
 /// which no step name contains) with errno 0 for "the kernel said nothing".
@@ -70,6 +72,18 @@ pub trait Hooks {
     /// it may allocate, must not spawn threads.
     fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
         bind_rootfs(rootfs)
+    }
+
+    /// PARENT side, once the command's process is set up completely inside
+    /// the container — namespaces made, root pivoted, hostname, environment
+    /// and working directory set — and waits just before `before_exec` and
+    /// execve. Called only when the spec asks for it
+    /// ([`crate::ContainerSpec::hold_before_exec`]); the command goes on when
+    /// this returns, and an error stops the container. `init` is the
+    /// container's init as a host PID; the command is its only child (or
+    /// `init` itself when the spec runs no init).
+    fn command_ready(&mut self, _init: Pid) -> Result<(), HookError> {
+        Ok(())
     }
 
     /// CHILD side, in the command's own process, inside the finished

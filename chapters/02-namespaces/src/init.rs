@@ -40,6 +40,7 @@ fn forwarded_signals() -> SigSet {
 /// never returns: it execs or exits), then forwards signals and reaps until the command ends.
 /// Exits with the command's status, after telling the parent how it ended
 /// through `fate` (an exit code 137 and a SIGKILL look the same otherwise).
+// ANCHOR: init_signals
 pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) -> ! {
     let forwarded = forwarded_signals();
     // Block the signals *before* forking: one arriving between fork and the
@@ -53,6 +54,8 @@ pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) ->
     // host's init: ask to be their "subreaper" instead.
     let _ = nix::sys::prctl::set_child_subreaper(true);
 
+    // ANCHOR_END: init_signals
+    // ANCHOR: init_fork
     let init = nix::unistd::getpid();
     // Safety: the container's init is single-threaded.
     let command = match unsafe { fork() } {
@@ -75,6 +78,8 @@ pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) ->
         Err(errno) => init_failed("fork", errno),
     };
 
+    // ANCHOR_END: init_fork
+    // ANCHOR: init_loop
     loop {
         // Sleep until a signal arrives; no handler runs, we just get its number.
         let signal = match forwarded.wait() {
@@ -94,7 +99,9 @@ pub fn run_as_init(start_command: impl FnOnce() -> Infallible, fate: OwnedFd) ->
     }
 }
 
+// ANCHOR_END: init_loop
 /// Reaps every child that has ended; returns the command's exit once it has.
+// ANCHOR: init_reap
 fn reap_zombies(command: Pid) -> Option<Exit> {
     let mut command_exit = None;
     loop {
@@ -111,6 +118,7 @@ fn reap_zombies(command: Pid) -> Option<Exit> {
         }
     }
 }
+// ANCHOR_END: init_reap
 // ANCHOR_END: init
 
 /// The command must start with a clean slate: default dispositions and no

@@ -23,7 +23,6 @@ pub mod proctitle;
 pub mod single_thread;
 pub mod spec;
 pub mod timens;
-pub mod trainer;
 pub mod userns;
 
 pub use container::{run, spawn, Container};

@@ -1,6 +1,8 @@
 //! What to run, and how isolated: the description the parent hands to the child.
 
 use crate::error::NamespaceError;
+use crate::join::NamespaceKind;
+use crate::timens::TimeOffsets;
 use std::path::PathBuf;
 
 /// Which of the eight namespaces the container gets.
@@ -104,8 +106,11 @@ pub struct ContainerSpec {
     pub uid_map: Vec<IdMapping>,
     pub gid_map: Vec<IdMapping>,
     pub readonly_rootfs: bool,
-    /// Trainer mode: stop once the namespaces exist, just before the command runs.
-    pub pause: bool,
+    /// Hold the command, set up completely inside the container, just
+    /// before it execs, and call the parent's [`crate::Hooks::command_ready`]
+    /// (chapter 02's demo prints its trainer text there); the command goes
+    /// on when the hook returns.
+    pub hold_before_exec: bool,
     /// True (the default): a small init is PID 1 and runs the command as its
     /// child (reaps orphans, forwards signals). False: the command itself is
     /// PID 1, as an OCI runtime (runc) runs it.
@@ -119,6 +124,18 @@ pub struct ContainerSpec {
     /// opens it for reading. [`crate::spawn`] then returns as soon as the
     /// command waits there instead of once it exec'd.
     pub start_gate: Option<PathBuf>,
+    /// Namespaces to enter instead of making new ones, named by a file
+    /// (/proc/PID/ns/net, /run/netns/NAME): a pod's shared network, an OCI
+    /// config's `linux.namespaces[].path`. [`crate::spawn`] enters them with
+    /// setns(2) in the *calling* process, before the clone, so the container
+    /// is born in them — and the caller stays in them: spawn from a process
+    /// made for this one container (as a runtime's `create` is).
+    pub join: Vec<(NamespaceKind, PathBuf)>,
+    /// A new time namespace with these clock offsets, made by the calling
+    /// process before the clone, so that even a command that is PID 1 itself
+    /// (`init: false`) is born in it. Takes the place of `namespaces.time`,
+    /// whose clocks start at zero.
+    pub time_offsets: Option<TimeOffsets>,
     /// How error messages name the root filesystem (default: its path).
     /// Chapter 04 names its layers: by the time a learner reads the message,
     /// the overlay's mount point is gone.
@@ -151,10 +168,12 @@ impl ContainerSpec {
             uid_map: vec![IdMapping::DEFAULT],
             gid_map: vec![IdMapping::DEFAULT],
             readonly_rootfs: false,
-            pause: false,
+            hold_before_exec: false,
             init: true,
             pseudo_filesystems: true,
             start_gate: None,
+            join: Vec::new(),
+            time_offsets: None,
             rootfs_description: None,
         }
     }

@@ -13,6 +13,31 @@ use std::io::Write;
 /// Which step failed.
 pub type TimeFailure = (&'static str, Errno);
 
+/// (seconds, nanoseconds) added to each clock inside a new time namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeOffsets {
+    pub monotonic: (i64, u32),
+    pub boottime: (i64, u32),
+}
+
+// ANCHOR: time_offsets
+/// Creates a time namespace for our future children with the given
+/// offsets. unshare(CLONE_NEWTIME) moves only the children born afterwards
+/// (our own clocks stay), and the offsets can be written until the first of
+/// them exists: so this runs in the parent, before the clone.
+pub fn unshare_time_with_offsets(offsets: &TimeOffsets) -> Result<(), TimeFailure> {
+    unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+        .map_err(|e| ("unshare(CLONE_NEWTIME)", e))?;
+    let TimeOffsets {
+        monotonic: (mono_s, mono_ns),
+        boottime: (boot_s, boot_ns),
+    } = offsets;
+    write_offsets(&format!(
+        "monotonic {mono_s} {mono_ns}\nboottime {boot_s} {boot_ns}\n"
+    ))
+}
+// ANCHOR_END: time_offsets
+
 // ANCHOR: timens
 /// Creates a time namespace for our future children in which CLOCK_MONOTONIC
 /// and CLOCK_BOOTTIME read (about) zero: `uptime` inside says the container
@@ -32,7 +57,13 @@ pub fn unshare_time_starting_at_zero() -> Result<(), TimeFailure> {
         -monotonic.tv_sec(),
         -boottime.tv_sec()
     );
-    // "/proc" is a rootfs name now: open our procfs by fd, checked.
+    write_offsets(&offsets)
+}
+// ANCHOR_END: timens
+
+/// Writes /proc/self/timens_offsets, opened by fd and checked to be our own
+/// procfs's (in the child "/proc" is a rootfs name by now).
+fn write_offsets(offsets: &str) -> Result<(), TimeFailure> {
     let file = crate::inroot::open_own_proc_file("timens_offsets", nix::fcntl::OFlag::O_WRONLY)
         .map_err(|e| ("opening /proc/self/timens_offsets", e))?;
     std::fs::File::from(file)
@@ -44,4 +75,3 @@ pub fn unshare_time_starting_at_zero() -> Result<(), TimeFailure> {
             )
         })
 }
-// ANCHOR_END: timens

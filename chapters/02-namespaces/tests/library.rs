@@ -20,7 +20,7 @@ fn main() {
     if !minibox_testkit::require_root("ch02 library") {
         return;
     }
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 8] = [
         (
             "child_created_runs_before_the_command_with_maps_written",
             child_created_runs_before_the_command_with_maps_written,
@@ -42,6 +42,14 @@ fn main() {
             a_failing_prepare_rootfs_hook_says_what_failed_then_what_to_do,
         ),
         ("try_wait_and_signal", try_wait_and_signal),
+        (
+            "command_ready_sees_the_command_set_up_before_its_exec",
+            command_ready_sees_the_command_set_up_before_its_exec,
+        ),
+        (
+            "a_failing_command_ready_hook_stops_the_container",
+            a_failing_command_ready_hook_stops_the_container,
+        ),
     ];
     for (name, test) in tests {
         eprint!("test {name} ... ");
@@ -260,4 +268,94 @@ fn try_wait_and_signal() {
         "the command's fate, not init's exit code"
     );
     assert_eq!(container.wait().ok(), Some(Exit::Signal(Signal::SIGTERM)));
+}
+
+/// What the parent saw while the command waited before its execve.
+#[derive(Default)]
+struct AtTheExec {
+    /// (init, the command's host PID, its process title, its UTS namespace)
+    seen: Option<(Pid, Pid, String, String)>,
+    refuse: bool,
+}
+
+impl Hooks for AtTheExec {
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        if self.refuse {
+            return Err(HookError::new("looking at the command", None, "test"));
+        }
+        let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+            .unwrap_or_else(|e| panic!("children of init: {e}"));
+        let command: i32 = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("init has no child yet: {children:?}"));
+        let title = std::fs::read_to_string(format!("/proc/{command}/comm"))
+            .unwrap_or_else(|e| panic!("comm: {e}"));
+        let uts = std::fs::read_link(format!("/proc/{command}/ns/uts"))
+            .unwrap_or_else(|e| panic!("ns/uts: {e}"));
+        self.seen = Some((
+            init,
+            Pid::from_raw(command),
+            title.trim().to_string(),
+            uts.display().to_string(),
+        ));
+        Ok(())
+    }
+}
+
+fn command_ready_sees_the_command_set_up_before_its_exec() {
+    let rootfs = Rootfs::busybox();
+    let mut spec = spec(rootfs.path(), "touch /ran");
+    spec.namespaces.uts = true;
+    spec.hold_before_exec = true;
+    let mut hooks = AtTheExec::default();
+    let container =
+        spawn(&spec, &mut hooks, &Narrator::silent()).unwrap_or_else(|e| panic!("spawn: {e}"));
+    let Some((init, command, title, uts)) = hooks.seen.take() else {
+        panic!("command_ready was not called");
+    };
+    assert_eq!(init, container.pid());
+    assert_ne!(command, init, "the command is init's child");
+    // Not exec'd yet: it still carries chapter 02's title, not busybox's.
+    assert_eq!(title, "minibox-exec");
+    let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(
+        uts,
+        host_uts.display().to_string(),
+        "already in its own UTS namespace"
+    );
+    assert_eq!(container.wait().ok(), Some(Exit::Code(0)));
+    assert!(
+        rootfs.path().join("ran").exists(),
+        "the command ran after the hook"
+    );
+    // Without the flag the hook is not called.
+    let mut hooks = AtTheExec::default();
+    spec.hold_before_exec = false;
+    let container =
+        spawn(&spec, &mut hooks, &Narrator::silent()).unwrap_or_else(|e| panic!("spawn: {e}"));
+    assert_eq!(container.wait().ok(), Some(Exit::Code(0)));
+    assert!(hooks.seen.is_none());
+}
+
+fn a_failing_command_ready_hook_stops_the_container() {
+    let rootfs = Rootfs::busybox();
+    let mut spec = spec(rootfs.path(), "touch /ran");
+    spec.hold_before_exec = true;
+    let mut hooks = AtTheExec {
+        refuse: true,
+        ..AtTheExec::default()
+    };
+    match spawn(&spec, &mut hooks, &Narrator::silent()) {
+        Err(err @ NamespaceError::Hook(_)) => {
+            assert_eq!(err.to_string(), "looking at the command failed: test")
+        }
+        other => panic!("expected the hook's error, got {other:?}"),
+    }
+    assert!(!rootfs.path().join("ran").exists(), "the command never ran");
+    assert_eq!(
+        nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+        Err(Errno::ECHILD)
+    );
 }

@@ -37,6 +37,12 @@ pub enum OverlayError {
     #[error("{0} is still a mount point: refusing to delete the state directory through a live overlay — unmount it first (`umount {0}`)")]
     StillMounted(PathBuf),
 
+    #[error("{0:?} cannot name a state directory: use one plain file name, without '/'")]
+    BadStateId(String),
+
+    #[error("{0} is not a container's state directory (no upper/, work/ and merged/ in it): check the id and the state directory's parent")]
+    NotAStateDir(PathBuf),
+
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,

@@ -13,16 +13,18 @@ use crate::OverlayError;
 use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{HookError, Hooks};
+use ch03_cgroups::Cgroup;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 
-/// Mounts the overlay as the container's root; passes `child_created` on to
-/// `inner` (chapter 03's cgroup placement, for example).
+/// Mounts the overlay as the container's root; joins the container's
+/// cgroup if given one, and passes the other hooks on to `inner`.
 pub struct OverlayRootfs<'a> {
     plan: MountPlan,
     target: PathBuf,
     narrator: Narrator,
     pause: bool,
+    cgroup: Option<&'a Cgroup>,
     inner: Option<&'a mut dyn Hooks>,
 }
 
@@ -32,6 +34,7 @@ impl std::fmt::Debug for OverlayRootfs<'_> {
             .field("plan", &self.plan)
             .field("target", &self.target)
             .field("pause", &self.pause)
+            .field("cgroup", &self.cgroup.is_some())
             .field("inner", &self.inner.is_some())
             .finish()
     }
@@ -45,8 +48,16 @@ impl<'a> OverlayRootfs<'a> {
             target,
             narrator,
             pause: false,
+            cgroup: None,
             inner: None,
         }
+    }
+
+    /// Chapter 03's cgroup, joined by the init while it waits at the gate
+    /// (before any inner `child_created`): the command never runs outside it.
+    pub fn with_cgroup(mut self, cgroup: Option<&'a Cgroup>) -> Self {
+        self.cgroup = cgroup;
+        self
     }
 
     /// Trainer mode: stop right after the mount, inside the container.
@@ -55,7 +66,8 @@ impl<'a> OverlayRootfs<'a> {
         self
     }
 
-    /// Other hooks to run too: their `child_created` and `before_exec`. The
+    /// Other hooks to run too: their `child_created`, `command_ready` and
+    /// `before_exec`. The
     /// rootfs is ours: an inner `prepare_rootfs` (by default, binding the
     /// rootfs onto itself) would mount over the overlay we just made.
     pub fn with_inner(mut self, inner: &'a mut dyn Hooks) -> Self {
@@ -66,8 +78,18 @@ impl<'a> OverlayRootfs<'a> {
 
 impl Hooks for OverlayRootfs<'_> {
     fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
+        if let Some(cgroup) = self.cgroup {
+            cgroup.join(pid).map_err(ch03_cgroups::hook::hook_error)?;
+        }
         match self.inner.as_mut() {
             Some(inner) => inner.child_created(pid),
+            None => Ok(()),
+        }
+    }
+
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        match self.inner.as_mut() {
+            Some(inner) => inner.command_ready(init),
             None => Ok(()),
         }
     }

@@ -4,8 +4,11 @@
 //! mount itself ([`mount`]), the container's own directories ([`state`]), how
 //! deletions are recorded ([`whiteout`]), and reading the changes back as a
 //! `docker diff` ([`diff`], over the lower view in [`lower`]). Chapter 03's
-//! cgroups plug into the same container through [`limits`].
+//! cgroups plug into the same container through [`limits`]. The whole
+//! lifecycle of one container — state directory, mount plan, cgroup, start,
+//! teardown in the right order — is [`OverlayContainer`] ([`container`]).
 
+pub mod container;
 pub mod diff;
 pub mod error;
 pub mod hooks;
@@ -18,6 +21,7 @@ pub mod state;
 pub mod usage;
 pub mod whiteout;
 
+pub use container::OverlayContainer;
 pub use diff::{diff, Change, ChangeKind};
 pub use error::OverlayError;
 pub use hooks::OverlayRootfs;

@@ -2,9 +2,9 @@
 //!
 //! Nothing here touches a cgroup file: chapter 03's library makes the
 //! cgroup, joins it, reads its counters and removes it. This module only
-//! plugs it in — chapter 03's `JoinCgroup` hook runs in chapter 02's
-//! `child_created`, see `start` in main.rs — and reads the verdict when the
-//! container has ended.
+//! reads the verdict when the container has ended; the join happens in
+//! chapter 02's `child_created` (see `OverlayRootfs::with_cgroup` and
+//! `OverlayContainer::start`).
 
 use ch01_chroot::{Exit, Narrator};
 use ch03_cgroups::{Cgroup, CgroupError, OomVerdict};

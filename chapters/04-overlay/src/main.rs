@@ -11,12 +11,9 @@ use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{Container, ContainerSpec, NamespaceError, Namespaces};
 use ch03_cgroups::cli::LimitFlags;
-use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Limits, Placement};
-use ch04_overlay::limits::finish_cgroup;
+use ch03_cgroups::{CgroupLayout, Limits, Placement};
 use ch04_overlay::usage::{disk_usage, human};
-use ch04_overlay::{
-    diff, ChangeKind, MountPlan, OverlayRootfs, PathForm, StateDir, XattrNamespace,
-};
+use ch04_overlay::{diff, ChangeKind, OverlayContainer, PathForm, StateDir, XattrNamespace};
 use clap::Parser;
 use colored::Colorize;
 use std::path::PathBuf;
@@ -126,18 +123,20 @@ fn cgroup_plan(cli: &Cli, narrator: &Narrator) -> anyhow::Result<Option<CgroupPl
 fn create_cgroup(
     cli: &Cli,
     plan: Option<&CgroupPlan>,
+    container: &mut OverlayContainer,
     name: &str,
     narrator: &Narrator,
-) -> anyhow::Result<Option<Cgroup>> {
+) -> anyhow::Result<()> {
     let Some(plan) = plan else {
-        return Ok(None);
+        return Ok(());
     };
     // Our PID in the name: two runs of the same NAME never share a cgroup.
     let id = format!("{name}-{}", std::process::id());
     let placement = Placement::new(&id, cli.limits.cgroup_parent.as_deref())?;
-    let cgroup = Cgroup::create(&plan.layout, &placement, &plan.limits, narrator)
+    container
+        .create_cgroup(&plan.layout, &placement, &plan.limits, narrator)
         .with_context(|| format!("creating {name}'s cgroup"))?;
-    Ok(Some(cgroup))
+    Ok(())
 }
 
 /// overlayfs wants the top layer first; the command line lists the bottom first.
@@ -163,8 +162,8 @@ fn layers_description(cli: &Cli) -> String {
     }
 }
 
-fn spec_for(cli: &Cli, name: &str, state: &StateDir, own_cgroup: bool) -> ContainerSpec {
-    let mut spec = ContainerSpec::new(name, state.merged(), cli.command.clone());
+fn spec_for(cli: &Cli, name: &str, rootfs: PathBuf, own_cgroup: bool) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(name, rootfs, cli.command.clone());
     spec.rootfs_description = Some(layers_description(cli));
     spec.namespaces = Namespaces {
         mount: true,
@@ -180,12 +179,11 @@ fn spec_for(cli: &Cli, name: &str, state: &StateDir, own_cgroup: bool) -> Contai
     spec
 }
 
-/// One container, ready to start: its writable layer, mount plan, spec and cgroup.
+/// One container, ready to start: its writable layer, mount plan and
+/// cgroup (chapter 04's library), and the spec chapter 02 runs.
 struct Prepared {
-    state: StateDir,
-    plan: MountPlan,
+    container: OverlayContainer,
     spec: ContainerSpec,
-    cgroup: Option<Cgroup>,
 }
 
 /// The host user that is root inside the container (for `--userns`).
@@ -206,22 +204,23 @@ fn prepare(
     cgroups: Option<&CgroupPlan>,
     narrator: &Narrator,
 ) -> anyhow::Result<Prepared> {
-    let state = StateDir::create(&cli.state_dir, STATE_PREFIX)
-        .with_context(|| format!("creating {name}'s state directory"))?;
-    let spec = spec_for(cli, name, &state, cgroups.is_some());
+    // A known id (name and our PID): the directory can be found again.
+    let id = format!("{STATE_PREFIX}{name}-{}", std::process::id());
+    let mut container =
+        OverlayContainer::prepare(&cli.state_dir, &id, &lowers_top_first(cli), xattrs(cli))
+            .with_context(|| format!("preparing {name}'s writable layer and overlay mount"))?
+            .with_pause(cli.pause);
+    let spec = spec_for(cli, name, container.rootfs(), cgroups.is_some());
+    let (state, plan) = (container.state(), container.plan());
     if cli.userns {
         let (uid, gid) = container_root_on_host(&spec);
-        state.hand_over(uid, gid)?;
+        container.hand_over(uid, gid)?;
         narrator.step(&format!(
             "chown {uid}:{gid} {} — root in the user namespace is host UID {uid}; it must own its upper/work",
             state.path().display()
         ));
-    }
-    if cli.userns {
         warn_about_unmapped_layers(cli, &spec, narrator);
     }
-    let plan = MountPlan::prepare(&lowers_top_first(cli), &state, xattrs(cli))
-        .context("preparing the overlay mount")?;
     narrator.step(&format!(
         "{name}: writable layer {} (work/ beside it, same filesystem), {} read-only layer(s) shared",
         state.upper().display(),
@@ -241,13 +240,8 @@ fn prepare(
             plan.options.len()
         )),
     }
-    let cgroup = create_cgroup(cli, cgroups, name, narrator)?;
-    Ok(Prepared {
-        state,
-        plan,
-        spec,
-        cgroup,
-    })
+    create_cgroup(cli, cgroups, &mut container, name, narrator)?;
+    Ok(Prepared { container, spec })
 }
 
 /// In a user namespace, files owned by host IDs outside the map show up as
@@ -272,59 +266,47 @@ fn warn_about_unmapped_layers(cli: &Cli, spec: &ContainerSpec, narrator: &Narrat
     }
 }
 
-// ANCHOR: start
+// ANCHOR: forward
 fn start(
-    cli: &Cli,
-    plan: MountPlan,
-    state: &StateDir,
+    container: &OverlayContainer,
     spec: &ContainerSpec,
-    cgroup: Option<&Cgroup>,
     narrator: &Narrator,
 ) -> anyhow::Result<Container> {
-    // While the init waits at the gate: into its cgroup (chapter 03), so the
-    // command never runs outside its limits. Then the overlay becomes its root.
-    let mut join = cgroup.map(|cgroup| JoinCgroup { cgroup });
-    let mut hooks =
-        OverlayRootfs::new(plan, state.merged(), narrator.clone()).with_pause(cli.pause);
-    if let Some(join) = join.as_mut() {
-        hooks = hooks.with_inner(join);
-    }
-    let container = ch02_namespaces::spawn(spec, &mut hooks, narrator)
+    let running = container
+        .start(spec, None, narrator)
         .with_context(|| format!("starting {:?} on the overlay", spec.argv))?;
     // Only now do Ctrl-C and kill reach it: spawn returns once init has
     // blocked signals and forked the command. A stop signal that came
     // during start-up was kept for this moment and is delivered now.
-    if let Err(errno) = forward_to(container.pid()) {
-        let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
-        let _ = container.wait();
+    if let Err(errno) = forward_to(running.pid()) {
+        let _ = running.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = running.wait();
         bail!("forwarding signals to the container: {errno} (sigprocmask/kill failed; please report it)");
     }
-    Ok(container)
+    Ok(running)
 }
-// ANCHOR_END: start
+// ANCHOR_END: forward
 
 fn run_one(cli: &Cli, cgroups: Option<&CgroupPlan>, narrator: &Narrator) -> anyhow::Result<i32> {
     let Prepared {
-        state,
-        plan,
+        mut container,
         spec,
-        cgroup,
     } = prepare(cli, &cli.name, cgroups, narrator)?;
-    let lowers = plan.lowers.clone();
-    let container = start(cli, plan, &state, &spec, cgroup.as_ref(), narrator)?;
-    let exit = container.wait().context("waiting for the container")?;
+    let running = start(&container, &spec, narrator)?;
+    let exit = running.wait().context("waiting for the container")?;
     narrator.step(&format!("command {exit}"));
-    if let Some(cgroup) = cgroup {
-        finish_cgroup(cgroup, &spec.name, exit, narrator)
-            .context("removing the container's cgroup")?;
-    }
+    container
+        .finish_cgroup(&spec.name, exit, narrator)
+        .context("removing the container's cgroup")?;
 
-    let changes = diff(&state.upper(), &lowers, xattrs(cli)).context("reading the upper layer")?;
+    let state = container.state();
+    let changes = diff(&state.upper(), &container.plan().lowers, xattrs(cli))
+        .context("reading the upper layer")?;
     print_changes(&changes, narrator);
     if cli.pause {
-        pause_after_exit(&state);
+        pause_after_exit(state);
     }
-    finish(cli, state, narrator)?;
+    finish(cli, container, narrator)?;
     Ok(exit.shell_code())
 }
 
@@ -375,19 +357,20 @@ fn pause_after_exit(state: &StateDir) {
 }
 
 /// Removes the writable layer, or keeps it and says where.
-fn finish(cli: &Cli, mut state: StateDir, narrator: &Narrator) -> anyhow::Result<()> {
+fn finish(cli: &Cli, container: OverlayContainer, narrator: &Narrator) -> anyhow::Result<()> {
+    let upper = container.state().upper();
     if cli.keep {
-        state.keep();
+        let path = container.keep();
         // Printed even with --quiet: otherwise the kept layer is lost on the disk.
         write_line(&format!(
             "ch04-overlay: kept {} (writable layer: {})",
-            state.path().display(),
-            state.upper().display()
+            path.display(),
+            upper.display()
         ));
         return Ok(());
     }
-    let path = state.path().to_path_buf();
-    state
+    let path = container.state().path().to_path_buf();
+    container
         .remove()
         .with_context(|| format!("removing {}", path.display()))?;
     narrator.step(&format!("removed {} (upper, work, merged)", path.display()));
@@ -405,18 +388,12 @@ fn run_many(
     for index in 1..=count {
         let name = format!("{}-{index}", cli.name);
         let started = prepare(cli, &name, cgroups, narrator).and_then(|prepared| {
-            let Prepared {
-                state,
-                plan,
-                spec,
-                cgroup,
-            } = prepared;
-            let container = start(cli, plan, &state, &spec, cgroup.as_ref(), narrator)?;
+            let Prepared { container, spec } = prepared;
+            let running = start(&container, &spec, narrator)?;
             Ok(Running {
                 name: name.clone(),
-                state,
                 container,
-                cgroup,
+                running,
             })
         });
         match started {
@@ -424,9 +401,9 @@ fn run_many(
             Err(err) => {
                 // Do not leave the ones already started running unsupervised
                 // (their cgroups and layers go when `running` is dropped).
-                for Running { container, .. } in running {
-                    let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
-                    let _ = container.wait();
+                for Running { running, .. } in running {
+                    let _ = running.signal(nix::sys::signal::Signal::SIGKILL);
+                    let _ = running.wait();
                 }
                 return Err(err);
             }
@@ -444,28 +421,26 @@ fn run_many(
     let mut finished = Vec::new();
     for Running {
         name,
-        state,
-        container,
-        cgroup,
+        mut container,
+        running,
     } in running
     {
-        let exit = container
+        let exit = running
             .wait()
             .with_context(|| format!("waiting for {name}"))?;
         narrator.step(&format!("{name}: command {exit}"));
-        if let Some(cgroup) = cgroup {
-            finish_cgroup(cgroup, &name, exit, narrator)
-                .with_context(|| format!("removing {name}'s cgroup"))?;
-        }
+        container
+            .finish_cgroup(&name, exit, narrator)
+            .with_context(|| format!("removing {name}'s cgroup"))?;
         if code == 0 {
             code = exit.shell_code();
         }
-        finished.push((name, state));
+        finished.push((name, container));
     }
 
     print_disk_usage(cli, &finished)?;
-    for (_, state) in finished {
-        finish(cli, state, narrator)?;
+    for (_, container) in finished {
+        finish(cli, container, narrator)?;
     }
     Ok(code)
 }
@@ -473,28 +448,23 @@ fn run_many(
 /// One of the `--many` containers, while it runs.
 struct Running {
     name: String,
-    state: StateDir,
-    container: Container,
-    cgroup: Option<Cgroup>,
+    container: OverlayContainer,
+    running: Container,
 }
 
 fn pause_many(running: &[Running]) {
     let mut commands: Vec<HostCommand> = running
         .iter()
         .take(3)
-        .map(
-            |Running {
-                 name, container, ..
-             }| {
-                HostCommand::new(
-                    format!("findmnt -N {} /", container.pid()),
-                    format!("{name}'s root: an overlay with the same lowerdir"),
-                )
-            },
-        )
+        .map(|Running { name, running, .. }| {
+            HostCommand::new(
+                format!("findmnt -N {} /", running.pid()),
+                format!("{name}'s root: an overlay with the same lowerdir"),
+            )
+        })
         .collect();
-    if let Some(Running { state, .. }) = running.first() {
-        if let Some(parent) = state.path().parent() {
+    if let Some(Running { container, .. }) = running.first() {
+        if let Some(parent) = container.state().path().parent() {
             commands.push(HostCommand::new(
                 format!("du -sh {}/ch04-overlay-*/upper", parent.display()),
                 "one small writable layer per container",
@@ -506,14 +476,15 @@ fn pause_many(running: &[Running]) {
 
 // ANCHOR: disk_usage_report
 /// What N containers cost on disk: the shared layers once, plus one upper each.
-fn print_disk_usage(cli: &Cli, finished: &[(String, StateDir)]) -> anyhow::Result<()> {
+fn print_disk_usage(cli: &Cli, finished: &[(String, OverlayContainer)]) -> anyhow::Result<()> {
     let mut shared = 0;
     for layer in &cli.layers {
         shared += disk_usage(layer).with_context(|| format!("measuring {}", layer.display()))?;
     }
     let mut uppers = 0;
     let mut lines = Vec::new();
-    for (name, state) in finished {
+    for (name, container) in finished {
+        let state = container.state();
         let upper =
             disk_usage(&state.upper()).with_context(|| format!("measuring {name}'s upper"))?;
         uppers += upper;

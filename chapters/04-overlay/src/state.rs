@@ -41,7 +41,38 @@ impl StateDir {
             .tempdir_in(parent)
             .map_err(OverlayError::io("creating a state directory in", parent))?
             .keep();
-        let state = StateDir { path, keep: false };
+        StateDir::fill(StateDir { path, keep: false })
+    }
+
+    /// Creates the state directory `<parent>/<id>` — a name the caller
+    /// knows, so a later process can [`StateDir::open`] it again — with
+    /// `upper/`, `work/` and `merged/` in it. Refuses an id that is not a
+    /// plain file name, or whose directory exists already.
+    pub fn create_named(parent: &Path, id: &str) -> Result<StateDir, OverlayError> {
+        check_id(id)?;
+        fs::create_dir_all(parent).map_err(OverlayError::io("creating", parent))?;
+        let path = parent.join(id);
+        // create_dir, not create_dir_all: two containers never share one.
+        fs::create_dir(&path).map_err(OverlayError::io("creating the state directory", &path))?;
+        StateDir::fill(StateDir { path, keep: false })
+    }
+
+    /// Reopens the state directory `<parent>/<id>` made earlier, maybe by
+    /// another process. The handle does not own it: dropping it removes
+    /// nothing (call [`StateDir::remove`] to delete it).
+    pub fn open(parent: &Path, id: &str) -> Result<StateDir, OverlayError> {
+        check_id(id)?;
+        let path = parent.join(id);
+        for dir in [path.join("upper"), path.join("work"), path.join("merged")] {
+            if !dir.is_dir() {
+                return Err(OverlayError::NotAStateDir(path));
+            }
+        }
+        Ok(StateDir { path, keep: true })
+    }
+
+    /// The owner file first, then the directories.
+    fn fill(state: StateDir) -> Result<StateDir, OverlayError> {
         // First the owner: from now on a cleaner can tell this directory is in use.
         let me = nix::unistd::getpid();
         let owner = format!("{me} {}\n", start_time(me).unwrap_or(0));
@@ -143,6 +174,21 @@ fn remove_state_dir(path: &Path) -> Result<(), OverlayError> {
     }
 }
 
+/// A state directory's id: one plain file name, nothing that climbs out of the parent.
+fn check_id(id: &str) -> Result<(), OverlayError> {
+    let plain = !id.is_empty()
+        && id != "."
+        && id != ".."
+        && !id.contains('/')
+        && !id.contains('\0')
+        && id.len() <= 255;
+    if plain {
+        Ok(())
+    } else {
+        Err(OverlayError::BadStateId(id.to_string()))
+    }
+}
+
 /// The file in a state directory that names its owner.
 const OWNER: &str = "owner";
 
@@ -187,4 +233,37 @@ pub fn remove_stale(dir: &Path) -> Result<(), OverlayError> {
         return Ok(());
     }
     remove_state_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_state_dir_can_be_reopened_and_the_handle_does_not_own_it() {
+        let parent = tempfile::tempdir().unwrap();
+        let made = StateDir::create_named(parent.path(), "web-1").unwrap();
+        assert_eq!(made.path(), parent.path().join("web-1"));
+        // A second container of the same id is refused, the first untouched.
+        assert!(StateDir::create_named(parent.path(), "web-1").is_err());
+        let reopened = StateDir::open(parent.path(), "web-1").unwrap();
+        assert_eq!(reopened.upper(), made.upper());
+        drop(reopened);
+        assert!(
+            made.upper().is_dir(),
+            "dropping a reopened handle removed the directory"
+        );
+        drop(made);
+        assert!(!parent.path().join("web-1").exists());
+        for bad in ["", ".", "..", "a/b", "../x"] {
+            assert!(matches!(
+                StateDir::create_named(parent.path(), bad),
+                Err(OverlayError::BadStateId(_))
+            ));
+        }
+        assert!(matches!(
+            StateDir::open(parent.path(), "gone"),
+            Err(OverlayError::NotAStateDir(_))
+        ));
+    }
 }

@@ -90,7 +90,7 @@ fn a_cause_is_said_once() {
     );
     assert_eq!(
         text(&out).1,
-        "ch04-overlay: error: creating ch04's state directory: creating /proc/minibox-no-such-dir: No such file or directory (os error 2)\n"
+        "ch04-overlay: error: preparing ch04's writable layer and overlay mount: creating /proc/minibox-no-such-dir: No such file or directory (os error 2)\n"
     );
     assert_exit(&out, 125);
 }

@@ -8,13 +8,12 @@ use ch01_chroot::trainer::{pause, HostCommand};
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, Namespaces};
 use ch03_cgroups::cli::LimitFlags;
-use ch03_cgroups::{Cgroup, CgroupLayout, JoinCgroup, Placement};
-use ch04_overlay::limits::finish_cgroup;
-use ch04_overlay::{MountPlan, OverlayRootfs, StateDir, XattrNamespace};
+use ch03_cgroups::{CgroupLayout, Placement};
+use ch04_overlay::{OverlayContainer, XattrNamespace};
 use ch05_images::run::{process_config, ProcessConfig};
 use ch05_images::{Reference, Store};
-use nix::unistd::{setgroups, setresgid, setresuid, Gid, Pid, Uid};
-use std::path::{Path, PathBuf};
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use std::path::PathBuf;
 
 /// What `ch05-images run` was asked.
 #[derive(Debug)]
@@ -26,21 +25,13 @@ pub struct RunRequest<'a> {
     pub command: &'a [String],
 }
 
-/// Chapter 04's overlay hooks, plus the image's numeric User applied just before exec.
-struct ImageHooks<'a> {
-    overlay: OverlayRootfs<'a>,
+/// The image's numeric User, taken on just before exec (chapter 04's
+/// container runs this hook after its own).
+struct ImageUser {
     user: Option<(u32, u32)>,
 }
 
-impl Hooks for ImageHooks<'_> {
-    fn child_created(&mut self, pid: Pid) -> Result<(), HookError> {
-        self.overlay.child_created(pid)
-    }
-
-    fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
-        self.overlay.prepare_rootfs(rootfs)
-    }
-
+impl Hooks for ImageUser {
     // ANCHOR: user
     fn before_exec(&self) -> Result<(), HookError> {
         let Some((uid, gid)) = self.user else {
@@ -65,11 +56,11 @@ impl Hooks for ImageHooks<'_> {
 /// owned by the IDs in the tar, i.e. host root).
 fn spec_for(
     name: &str,
-    state: &StateDir,
+    rootfs: PathBuf,
     process: &ProcessConfig,
     own_cgroup: bool,
 ) -> ContainerSpec {
-    let mut spec = ContainerSpec::new(name, state.merged(), process.argv.clone());
+    let mut spec = ContainerSpec::new(name, rootfs, process.argv.clone());
     spec.namespaces = Namespaces {
         mount: true,
         pid: true,
@@ -112,79 +103,71 @@ pub fn run(store: &Store, request: &RunRequest, narrator: &Narrator) -> anyhow::
             .unwrap_or_default()
     ));
     let limits = request.limits.limits();
-    let cgroup = if limits.is_empty() {
+    let cgroup_layout = if limits.is_empty() {
         None
     } else {
         limits.validate()?;
-        let layout =
-            CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?;
-        let placement = Placement::new(
-            &format!("{}-{}", request.name, std::process::id()),
-            request.limits.cgroup_parent.as_deref(),
-        )?;
-        Some(
-            Cgroup::create(&layout, &placement, &limits, narrator)
-                .context("creating the container's cgroup")?,
-        )
+        Some(CgroupLayout::detect().context("reading /proc/self/mountinfo and /proc/self/cgroup")?)
     };
     catch_stop_signals().context("installing signal handlers")?;
 
-    // The container's writable layer lives with the store, one directory per run.
-    let state_parent = store.root().join("containers");
-    let state = StateDir::create(&state_parent, &format!("{}-", request.name))
-        .context("creating the container's state directory")?;
+    // The container's writable layer lives with the store, one directory per
+    // run, named by the container and our PID (chapter 04's lifecycle).
+    // (An image without layers, FROM scratch and nothing added, gets an empty lower.)
     let lowers: Vec<PathBuf> = image.layer_dirs().into_iter().rev().collect();
+    let id = format!("{}-{}", request.name, std::process::id());
+    let mut container = OverlayContainer::prepare(
+        &store.root().join("containers"),
+        &id,
+        &lowers,
+        XattrNamespace::Trusted,
+    )
+    .context("preparing the container's writable layer and overlay mount")?
+    .with_pause(request.pause);
     narrator.step(&format!(
         "overlay: {} layer(s) from the store as lowerdir (top first), upper {}",
-        lowers.len(),
-        state.upper().display()
+        container.plan().lowers.len(),
+        container.state().upper().display()
     ));
-    // An image without layers (FROM scratch and nothing added) still needs a lower.
-    let empty = state.path().join("empty");
-    let lowers = if lowers.is_empty() {
-        std::fs::create_dir(&empty).context("creating an empty lower layer")?;
-        vec![empty]
-    } else {
-        lowers
-    };
-    let plan = MountPlan::prepare(&lowers, &state, XattrNamespace::Trusted)
-        .context("preparing the overlay mount")?;
-    let spec = spec_for(request.name, &state, &process, cgroup.is_some());
-
-    let mut join = cgroup.as_ref().map(|cgroup| JoinCgroup { cgroup });
-    let mut overlay =
-        OverlayRootfs::new(plan, state.merged(), narrator.clone()).with_pause(request.pause);
-    if let Some(join) = join.as_mut() {
-        overlay = overlay.with_inner(join);
+    if let Some(layout) = &cgroup_layout {
+        let placement = Placement::new(&id, request.limits.cgroup_parent.as_deref())?;
+        container
+            .create_cgroup(layout, &placement, &limits, narrator)
+            .context("creating the container's cgroup")?;
     }
-    let mut hooks = ImageHooks {
-        overlay,
-        user: process.user,
-    };
-    let container = ch02_namespaces::spawn(&spec, &mut hooks, narrator).with_context(|| {
-        format!(
-            "starting {:?} from {}",
-            spec.argv,
-            image.reference.familiar()
-        )
-    })?;
-    if let Err(errno) = forward_to(container.pid()) {
-        let _ = container.signal(nix::sys::signal::Signal::SIGKILL);
-        let _ = container.wait();
+    let spec = spec_for(
+        request.name,
+        container.rootfs(),
+        &process,
+        container.cgroup().is_some(),
+    );
+
+    let mut user = ImageUser { user: process.user };
+    let running = container
+        .start(&spec, Some(&mut user), narrator)
+        .with_context(|| {
+            format!(
+                "starting {:?} from {}",
+                spec.argv,
+                image.reference.familiar()
+            )
+        })?;
+    if let Err(errno) = forward_to(running.pid()) {
+        let _ = running.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = running.wait();
         bail!("forwarding signals to the container: {errno} (sigprocmask/kill failed; please report it)");
     }
-    let exit = container.wait().context("waiting for the container")?;
+    let exit = running.wait().context("waiting for the container")?;
     narrator.step(&format!("command {exit}"));
-    if let Some(cgroup) = cgroup {
-        finish_cgroup(cgroup, request.name, exit, narrator)
-            .context("removing the container's cgroup")?;
-    }
+    container
+        .finish_cgroup(request.name, exit, narrator)
+        .context("removing the container's cgroup")?;
     if request.pause {
         pause(
             "the container has exited; the store is unchanged",
             &[
                 HostCommand::new(
-                    format!("ls {}", state.upper().display()),
+                    format!("ls {}", container.state().upper().display()),
                     "what the container wrote: only here, in its upper layer",
                 ),
                 HostCommand::new(
@@ -194,8 +177,8 @@ pub fn run(store: &Store, request: &RunRequest, narrator: &Narrator) -> anyhow::
             ],
         );
     }
-    let path = state.path().to_path_buf();
-    state
+    let path = container.state().path().to_path_buf();
+    container
         .remove()
         .with_context(|| format!("removing {}", path.display()))?;
     Ok(exit.shell_code())

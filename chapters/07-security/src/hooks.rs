@@ -35,6 +35,10 @@ impl<H: Hooks> Hooks for Restricted<'_, H> {
         self.inner.prepare_rootfs(rootfs)
     }
 
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        self.inner.command_ready(init)
+    }
+
     fn before_exec(&self) -> Result<(), HookError> {
         self.inner.before_exec()?;
         self.restrictions.apply(self.narrator).map_err(hook_error)

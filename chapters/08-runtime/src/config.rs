@@ -12,6 +12,7 @@ use crate::log::RuntimeLog;
 use crate::mounts::MountStep;
 use crate::process::ProcessSetup;
 use ch02_namespaces::join::NamespaceKind;
+use ch02_namespaces::timens::TimeOffsets;
 use ch02_namespaces::{ContainerSpec, IdMapping, Namespaces};
 use ch03_cgroups::{Limits, Placement};
 use ch07_security::Restrictions;
@@ -27,12 +28,10 @@ pub const INIT_ANNOTATION: &str = "run.oci.minibox.init";
 pub struct Plan {
     pub spec: Spec,
     pub bundle: PathBuf,
+    /// Chapter 02's spec; namespaces given with a `path` are its `join`
+    /// (entered with setns before the clone), a new time namespace its
+    /// `time_offsets`.
     pub container: ContainerSpec,
-    /// Namespaces given with a `path`: joined with setns before clone.
-    pub joins: Vec<(NamespaceKind, PathBuf)>,
-    /// A new time namespace with these (seconds, nanoseconds) offsets for
-    /// CLOCK_MONOTONIC and CLOCK_BOOTTIME; `None`: the host's clocks.
-    pub time_offsets: Option<[(i64, u32); 2]>,
     pub mounts: Vec<MountStep>,
     pub devices: Vec<DeviceNode>,
     pub rootfs_propagation: Option<MsFlags>,
@@ -378,12 +377,14 @@ pub fn plan(id: &str, bundle: &Path, spec: Spec, log: &RuntimeLog) -> Result<Pla
             format!("{clock:?}: only monotonic and boottime have offsets"),
         ));
     }
-    let time_offsets = new_time.then(|| [offset("monotonic"), offset("boottime")]);
+    container.join = joins;
+    container.time_offsets = new_time.then(|| TimeOffsets {
+        monotonic: offset("monotonic"),
+        boottime: offset("boottime"),
+    });
     Ok(Plan {
         bundle: bundle.to_path_buf(),
-        time_offsets,
         container,
-        joins,
         mounts,
         devices,
         rootfs_propagation,

@@ -175,7 +175,7 @@ impl Hooks for OciHooks<'_> {
     // ANCHOR_END: before_exec
 }
 
-/// The container's own v1 cgroup directories, for a `cgroup` mount.
+/// The container's own cgroup directories, for a `cgroup` mount.
 fn cgroup_view(cgroup: &Cgroup) -> CgroupView {
     use ch03_cgroups::Version;
     let v1: Vec<(String, PathBuf)> = cgroup
@@ -184,8 +184,14 @@ fn cgroup_view(cgroup: &Cgroup) -> CgroupView {
         .filter(|d| d.version == Version::V1)
         .map(|d| (d.controllers.join(","), d.path.clone()))
         .collect();
+    let v2 = cgroup
+        .dirs()
+        .iter()
+        .find(|d| d.version == Version::V2)
+        .map(|d| d.path.clone());
     CgroupView {
         unified: v1.is_empty(),
         v1,
+        v2,
     }
 }

@@ -4,7 +4,7 @@
 //! state directory; nothing is kept in memory between calls. This is the
 //! API the engine calls (or it runs the binary, as containerd does).
 
-use crate::config::{self, Plan};
+use crate::config;
 use crate::container_hooks::OciHooks;
 use crate::error::RuntimeError;
 use crate::log::RuntimeLog;
@@ -151,12 +151,9 @@ impl Runtime {
             });
         }
         // ANCHOR: create_spawn
-        // 6. Namespaces given by path: we join them, the clone inherits them.
-        join_paths(&plan)?;
-        if let Some(offsets) = plan.time_offsets {
-            new_time_namespace(offsets)?;
-        }
-        // 7. Clone: chapter 02, with the config plugged into its hooks.
+        // 6. Clone: chapter 02, with the config plugged into its hooks. It
+        //    enters the namespaces given by path and makes the time
+        //    namespace with offsets first: the clone is born in them.
         let mut hooks = OciHooks {
             plan: &plan,
             cgroup: &cgroup,
@@ -408,32 +405,6 @@ impl Runtime {
 
 /// Joins the namespaces config.json gives by path (`/proc/PID/ns/net`,
 /// `/run/netns/x`): setns in this process, so the clone is born in them.
-fn join_paths(plan: &Plan) -> Result<(), RuntimeError> {
-    let opened = plan
-        .joins
-        .iter()
-        .map(|(kind, path)| ch02_namespaces::join::open_namespace(*kind, path))
-        .collect::<Result<Vec<_>, _>>()?;
-    ch02_namespaces::join::enter(&opened)?;
-    Ok(())
-}
-
-// ANCHOR: time_namespace
-/// A new time namespace for the container. unshare(CLONE_NEWTIME) moves
-/// only the children born afterwards (our clock stays), and its offsets can
-/// be written until the first of them exists: now, before the clone.
-fn new_time_namespace(offsets: [(i64, u32); 2]) -> Result<(), RuntimeError> {
-    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
-        libc::CLONE_NEWTIME,
-    ))
-    .map_err(RuntimeError::sys("unshare(CLONE_NEWTIME)"))?;
-    let [(mono_s, mono_ns), (boot_s, boot_ns)] = offsets;
-    let text = format!("monotonic {mono_s} {mono_ns}\nboottime {boot_s} {boot_ns}\n");
-    std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(RuntimeError::io("writing", "/proc/self/timens_offsets"))
-}
-// ANCHOR_END: time_namespace
-
 /// After SIGKILL the process may be someone else's child to reap: poll
 /// (bounded) until it is gone or a zombie.
 fn wait_until_gone(saved: &Saved, timeout: Duration) {

@@ -166,6 +166,8 @@ pub struct CgroupView {
     pub v1: Vec<(String, PathBuf)>,
     /// True when the container's cgroup is on cgroup v2 only.
     pub unified: bool,
+    /// The container's own cgroup v2 directory, as the host sees it.
+    pub v2: Option<PathBuf>,
 }
 
 // ANCHOR: apply_mount
@@ -205,19 +207,7 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
             .map_err(failed(&format!("bind-mounting {}", source.display())))?;
             // …and take a remount of the bind mount to apply.
             let extra = step.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-            if !extra.is_empty() {
-                let target =
-                    crate::inroot::open_in(root, &step.destination, nix::fcntl::OFlag::O_PATH)
-                        .map_err(failed("reopening"))?;
-                mount(
-                    None::<&str>,
-                    &proc_fd(&target),
-                    None::<&str>,
-                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
-                    None::<&str>,
-                )
-                .map_err(failed("remounting (ro/nosuid/nodev/noexec)"))?;
-            }
+            remount_bind(root, step, extra)?;
         }
         "cgroup" if !cgroups.unified => mount_v1_cgroups(step, root, cgroups)?,
         kind => {
@@ -240,6 +230,14 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
                     )
                     .map_err(failed("bind-mounting the host's /sys"))?;
                 }
+                // A user namespace without a cgroup namespace of its own may
+                // not mount cgroup2 (the kernel wants CAP_SYS_ADMIN over the
+                // cgroup namespace): bind the container's own cgroup
+                // directory instead, as runc does — it sees its subtree only.
+                Err(Errno::EPERM) if fstype == "cgroup2" => match &cgroups.v2 {
+                    Some(own) => bind_own_cgroup(own, step, root, &on, flags)?,
+                    None => return Err(failed("mounting cgroup2")(Errno::EPERM)),
+                },
                 other => other.map_err(failed(&format!("mounting {fstype}")))?,
             }
         }
@@ -259,6 +257,50 @@ pub fn apply(step: &MountStep, root: &OwnedFd, cgroups: &CgroupView) -> Result<(
     Ok(())
 }
 // ANCHOR_END: apply_mount
+
+/// A `cgroup` mount on v2 in a user namespace without a cgroup namespace of
+/// its own: the kernel refuses a cgroup2 mount there (it wants
+/// CAP_SYS_ADMIN over the cgroup namespace), so the container's own cgroup
+/// directory is bound instead, as runc does — it sees its subtree only.
+fn bind_own_cgroup(
+    own: &Path,
+    step: &MountStep,
+    root: &OwnedFd,
+    on: &Path,
+    flags: MsFlags,
+) -> Result<(), InRootFailure> {
+    let at = step.destination.display().to_string();
+    mount(
+        Some(own),
+        on,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| (format!("bind-mounting {} on {at}", own.display()), e))?;
+    // The bind ignores these flags: a remount of it applies them.
+    let extra =
+        flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    remount_bind(root, step, extra)
+}
+
+/// A bind mount takes ro/nosuid/nodev/noexec only from a remount of it.
+fn remount_bind(root: &OwnedFd, step: &MountStep, extra: MsFlags) -> Result<(), InRootFailure> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let at = step.destination.display().to_string();
+    let target = crate::inroot::open_in(root, &step.destination, nix::fcntl::OFlag::O_PATH)
+        .map_err(|e| (format!("reopening on {at}"), e))?;
+    mount(
+        None::<&str>,
+        &proc_fd(&target),
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
+        None::<&str>,
+    )
+    .map_err(|e| (format!("remounting (ro/nosuid/nodev/noexec) on {at}"), e))
+}
 
 /// A `cgroup` mount on a v1 or hybrid host: a tmpfs with the container's
 /// own cgroup directories bound into it (read-only if asked), as runc does.

@@ -40,6 +40,9 @@ fn options(flags: &ContainerFlags, rm: bool) -> ContainerOptions {
         security_opt: flags.security_opt.clone(),
         privileged: flags.privileged,
         network: flags.network.clone(),
+        publish: flags.publish.clone(),
+        dns: flags.dns.clone(),
+        add_host: flags.add_host.clone(),
         init: flags.init,
         runtime: flags.runtime.clone(),
         auto_remove: rm,
@@ -192,7 +195,7 @@ pub fn dispatch(engine: &Engine, command: Command, verbosity: Verbosity) -> anyh
                     format!("\"{command}\""),
                     tables::ago(&record.created),
                     status,
-                    String::new(),
+                    minibox::engine::network::ps_ports(&state),
                     record.name.clone(),
                 ]);
             }
@@ -350,6 +353,17 @@ pub fn dispatch(engine: &Engine, command: Command, verbosity: Verbosity) -> anyh
         Command::Commit { container, image } => {
             let id = find(engine, &container)?;
             out(&engine.commit(&id, &image)?.to_string())?;
+            Ok(0)
+        }
+        Command::Port {
+            container,
+            private_port,
+        } => {
+            let id = find(engine, &container)?;
+            let state = engine.reconcile(&id)?;
+            for line in minibox::engine::network::port_lines(&state, private_port.as_deref())? {
+                out(&line)?;
+            }
             Ok(0)
         }
         Command::Inspect { names } => {

@@ -16,6 +16,11 @@ pub fn bundle_written(engine: &Engine, id: &str) {
 }
 
 pub fn created(engine: &Engine, id: &str, init: i32) {
+    let network = engine
+        .containers
+        .state(id)
+        .map(|s| minibox::engine::network::host_commands(&s, init))
+        .unwrap_or_default();
     pause(
         "created, not started: the container's init waits at the exec FIFO",
         &[
@@ -35,7 +40,10 @@ pub fn created(engine: &Engine, id: &str, init: i32) {
             ),
             HostCommand::new(format!("lsns -p {init}"), "the new namespaces"),
             HostCommand::new(format!("cat /proc/{init}/cgroup"), "its cgroup"),
-        ],
+        ]
+        .into_iter()
+        .chain(network.into_iter().map(|(c, why)| HostCommand::new(c, why)))
+        .collect::<Vec<_>>(),
     );
 }
 

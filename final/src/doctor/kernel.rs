@@ -26,7 +26,7 @@ pub fn check_architecture() -> Check {
     match arch {
         "x86_64" | "aarch64" => Check::new("architecture", Status::Ok, arch),
         other => Check::new("architecture", Status::Warn, format!("{other}: untested"))
-            .fix("the chapters are tested on x86_64 and aarch64; images you pull must match this architecture"),
+            .fix("the chapters are tested on x86_64 (aarch64 is expected to work); images you pull must match this architecture"),
     }
 }
 

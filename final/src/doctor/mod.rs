@@ -9,6 +9,7 @@ mod environment;
 mod kernel;
 mod leftovers;
 mod mounts;
+mod network;
 mod privileges;
 mod tools;
 mod userns;
@@ -87,6 +88,7 @@ pub fn run_checks(clean: bool) -> Vec<Check> {
     checks.extend(cgroups::check_cgroups());
     checks.push(mounts::check_overlayfs());
     checks.push(leftovers::check_leftovers(clean));
+    checks.push(network::check_network_leftovers(clean));
     checks
 }
 

@@ -31,6 +31,10 @@ pub struct ContainerOptions {
     pub security_opt: Vec<String>,
     pub privileged: bool,
     pub network: Option<String>,
+    /// `-p`, `--dns`, `--add-host` (see `network.rs`).
+    pub publish: Vec<String>,
+    pub dns: Vec<String>,
+    pub add_host: Vec<String>,
     pub init: bool,
     pub runtime: Option<String>,
     pub auto_remove: bool,
@@ -68,12 +72,15 @@ impl Engine {
             Some(c) => (c * 1e9) as u64,
             None => 0,
         };
-        let network = o.network.clone().unwrap_or_else(|| "none".into());
-        if !matches!(network.as_str(), "none" | "host") {
-            return Err(EngineError::Invalid(format!(
-                "--network {network:?}: only none (the default: loopback only) and host are supported until the networking chapter"
-            )));
-        }
+        let mut net = HostConfig::default();
+        super::network::check(
+            &mut net,
+            o.network.as_deref(),
+            &o.publish,
+            &o.dns,
+            &o.add_host,
+        )?;
+        let network = net.network_mode.clone();
         let mut env_flags = Vec::new();
         for file in &o.env_files {
             env_flags.extend(process::env_file(file)?);
@@ -176,6 +183,9 @@ impl Engine {
                 security_opt: o.security_opt.clone(),
                 privileged: o.privileged,
                 network_mode: network,
+                port_bindings: net.port_bindings,
+                dns: net.dns,
+                extra_hosts: net.extra_hosts,
                 init: o.init,
                 runtime,
                 auto_remove: o.auto_remove,

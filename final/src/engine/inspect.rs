@@ -44,6 +44,9 @@ pub fn container(engine: &Engine, record: &Record, state: &State) -> Value {
             "CapDrop": h.cap_drop,
             "SecurityOpt": h.security_opt,
             "NetworkMode": h.network_mode,
+            "PortBindings": super::network::port_bindings(h),
+            "Dns": h.dns,
+            "ExtraHosts": h.extra_hosts,
             "Init": h.init,
             "Runtime": h.runtime,
             "AutoRemove": h.auto_remove,
@@ -74,6 +77,7 @@ pub fn container(engine: &Engine, record: &Record, state: &State) -> Value {
             "WorkingDir": record.config.working_dir,
             "Image": record.config.image,
         },
+        "NetworkSettings": super::network::settings(record, state),
         "Bundle": paths.bundle(),
         "Shim": state.shim.map(|s| s.pid),
     })

@@ -25,6 +25,7 @@ pub mod inspect;
 pub mod lock;
 pub mod logs;
 pub mod names;
+pub mod network;
 pub mod process;
 pub mod record;
 pub mod rootfs;
@@ -116,6 +117,7 @@ impl Engine {
         state.init = None;
         state.shim = None;
         state.mounted = false;
+        state.network = None;
         if was_running {
             state.status = Status::Exited;
             state.exit_code = 137;
@@ -153,6 +155,7 @@ impl Engine {
                 let _ = handle.remove(&Narrator::silent());
             }
         }
+        network::detach(record, state, &self.narrator);
         let _ = rootfs::unmount(&self.containers.paths(&record.id));
     }
 
@@ -189,6 +192,7 @@ impl Engine {
         rootfs::mount(&paths)?;
         let prepared = (|| {
             bundle::write_etc_files(&paths, &record.config.hostname)?;
+            network::write_etc(&paths.dir, &record)?;
             let (spec, _) = bundle::build(&record, &paths, &runtime.kind)?;
             make_workdir(&paths.rootfs(), &record.config.working_dir)?;
             bundle::write(&spec, &paths.config_json())?;

@@ -52,8 +52,17 @@ pub struct HostConfig {
     /// `--security-opt` values as given.
     pub security_opt: Vec<String>,
     pub privileged: bool,
-    /// "none" or "host".
+    /// "bridge", "none" or "host".
     pub network_mode: String,
+    /// `-p` as given ([IP:]HOSTPORT:CTRPORT[/PROTO]).
+    #[serde(default)]
+    pub port_bindings: Vec<String>,
+    /// `--dns` servers.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// `--add-host NAME:IP` entries.
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
     pub init: bool,
     /// "minibox" (chapter 08), "runc", "crun" or a path.
     pub runtime: String,
@@ -134,6 +143,9 @@ pub struct State {
     pub cgroup: Option<ch03_cgroups::CgroupHandle>,
     /// Set while the overlay is mounted on the bundle's rootfs.
     pub mounted: bool,
+    /// Chapter 09's record while the container is on the bridge.
+    #[serde(default)]
+    pub network: Option<ch09_network::Attachment>,
 }
 
 /// docker's zero time, for a container that never started or finished.
@@ -153,6 +165,7 @@ impl State {
             finished_at: ZERO_TIME.into(),
             cgroup: None,
             mounted: false,
+            network: None,
         }
     }
 

@@ -323,6 +323,31 @@ impl Shim {
             .set_nonblocking(true)
             .map_err(EngineError::io("configuring", paths.attach_socket()))?;
         shim.listener = Some(listener);
+        // Chapter 09: the namespace exists, the command has not started yet.
+        match crate::engine::network::attach(&shim.record, pid, &paths.dir) {
+            Ok(Some(attachment)) => {
+                shim.say(&format!(
+                    "network: {} on {} (host end {})",
+                    attachment.ip, attachment.bridge, attachment.host_veth
+                ));
+                let record = attachment.clone();
+                if let Err(err) = shim
+                    .engine
+                    .containers
+                    .update(&id, |s| s.network = Some(record))
+                {
+                    let _ = ch09_network::detach(&attachment, &ch01_chroot::Narrator::silent());
+                    shim.fail(&err);
+                    return Err(err);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                shim.say(&format!("network failed: {err}"));
+                shim.fail(&err);
+                return Err(err);
+            }
+        }
         shim.say(&format!("created: init PID {pid}"));
         Ok(shim)
     }
@@ -678,6 +703,9 @@ impl Shim {
                 let _ = handle.remove(&ch01_chroot::Narrator::silent());
             }
         }
+        if let Some(state) = &state {
+            crate::engine::network::detach(&self.record, state, &ch01_chroot::Narrator::silent());
+        }
         let paths = self.engine.containers.paths(&self.id);
         if let Err(err) = crate::engine::rootfs::unmount(&paths) {
             self.say(&format!("unmounting the rootfs: {err}"));
@@ -693,6 +721,7 @@ impl Shim {
             s.init = None;
             s.shim = None;
             s.mounted = false;
+            s.network = None;
         });
         if self.record.host_config.auto_remove {
             let _ = self.engine.remove_files(&self.id);

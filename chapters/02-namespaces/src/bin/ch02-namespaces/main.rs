@@ -7,7 +7,10 @@ use ch01_chroot::Exit;
 use ch01_chroot::Narrator;
 use ch02_namespaces::{ContainerSpec, HookError, Hooks, NamespaceError, Namespaces};
 use clap::Parser;
+use nix::unistd::Pid;
 use std::path::PathBuf;
+
+mod trainer;
 
 /// Run CMD isolated in the namespaces you choose, on DIR as its root, under a
 /// small init as PID 1.
@@ -84,14 +87,28 @@ impl Cli {
     }
 }
 
-/// `--escape`: chapter 01's chroot break-out, tried from inside the container.
+/// The demo's hooks: `--pause` while the command waits before its execve,
+/// `--escape` (chapter 01's chroot break-out) tried from inside the container.
 #[derive(Debug)]
-struct TryTheChrootEscape<'a> {
+struct DemoHooks<'a> {
     narrator: &'a Narrator,
+    /// `--pause`: the spec the trainer text describes.
+    trainer: Option<&'a ContainerSpec>,
+    escape: bool,
 }
 
-impl Hooks for TryTheChrootEscape<'_> {
+impl Hooks for DemoHooks<'_> {
+    fn command_ready(&mut self, init: Pid) -> Result<(), HookError> {
+        if let Some(spec) = self.trainer {
+            trainer::pause_for_trainer(init, spec);
+        }
+        Ok(())
+    }
+
     fn before_exec(&self) -> Result<(), HookError> {
+        if !self.escape {
+            return Ok(());
+        }
         self.narrator
             .step("trying chapter 01's escape: chroot(subdir), fchdir(fd), chdir(\"..\") × 1024");
         // Silent: chapter 01's own narration would claim success.
@@ -120,7 +137,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     spec.namespaces = cli.namespaces();
     spec.hostname = cli.hostname.clone();
     spec.readonly_rootfs = cli.read_only;
-    spec.pause = cli.pause;
+    // Trainer mode: the library holds the command before its execve and
+    // calls our `command_ready`, which prints what to look at and waits.
+    spec.hold_before_exec = cli.pause;
     if spec.namespaces.uts {
         spec.env.retain(|(k, _)| k != "HOSTNAME");
         spec.env
@@ -130,17 +149,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     // Ctrl-C, `kill`, a closed terminal: passed on to the container, and we
     // stay to report how it ended and tidy up (as chapters 03 and 04 do).
     catch_stop_signals().context("installing signal handlers")?;
-    let result = if cli.escape {
-        run_forwarding(
-            &spec,
-            &mut TryTheChrootEscape {
-                narrator: &narrator,
-            },
-            &narrator,
-        )
-    } else {
-        run_forwarding(&spec, &mut ch02_namespaces::NoHooks, &narrator)
+    let mut hooks = DemoHooks {
+        narrator: &narrator,
+        trainer: cli.pause.then_some(&spec),
+        escape: cli.escape,
     };
+    let result = run_forwarding(&spec, &mut hooks, &narrator);
     if cli.escape {
         // The escape left its directory in the rootfs; tidy up.
         let _ = std::fs::remove_dir(cli.rootfs.join(ch01_chroot::escape::ESCAPE_DIR));

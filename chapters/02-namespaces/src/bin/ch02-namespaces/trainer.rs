@@ -1,7 +1,9 @@
-//! Trainer mode: what to look at from the host while the container waits.
+//! Trainer mode (`--pause`): what to look at from the host while the
+//! container waits. The library holds the command before its execve and
+//! calls the demo's `Hooks::command_ready`; this is what the demo does there.
 
-use crate::spec::{ContainerSpec, Namespaces};
 use ch01_chroot::trainer::{pause, HostCommand};
+use ch02_namespaces::{ContainerSpec, Namespaces};
 use nix::unistd::Pid;
 
 /// The command's host PID: init's only child at this point.
