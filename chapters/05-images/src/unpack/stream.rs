@@ -14,7 +14,9 @@ pub(crate) enum Decoder<B: BufRead> {
     Plain(B),
     // MultiGz: `pigz` and some registries write several gzip members back
     // to back; Go's reader (docker, containerd) accepts that, so we do too.
-    Gzip(flate2::bufread::MultiGzDecoder<B>),
+    // Boxed: zlib-rs's inflate state is large, and one decoder per layer
+    // costs nothing to allocate.
+    Gzip(Box<flate2::bufread::MultiGzDecoder<B>>),
     Zstd(zstd::stream::read::Decoder<'static, B>),
 }
 
@@ -22,7 +24,9 @@ impl<B: BufRead> Decoder<B> {
     pub(crate) fn new(compression: Compression, compressed: B) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Decoder::Plain(compressed),
-            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(compressed)),
+            Compression::Gzip => {
+                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
+            }
             Compression::Zstd => {
                 Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(compressed)?)
             }
