@@ -188,3 +188,16 @@ pub fn elf_needing(interpreter: &str) -> Vec<u8> {
     elf.extend_from_slice(&path);
     elf
 }
+
+/// A chapter binary run on `rootfs`: `BINARY [FLAGS…] --rootfs ROOTFS -- ARGV…`,
+/// without colour (tests read the text). Every chapter's tests start here.
+pub fn chapter_command(binary: &str, rootfs: &Path, flags: &[&str], argv: &[&str]) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.env("NO_COLOR", "1")
+        .arg("--rootfs")
+        .arg(rootfs)
+        .args(flags)
+        .arg("--")
+        .args(argv);
+    cmd
+}

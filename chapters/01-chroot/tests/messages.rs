@@ -1,19 +1,17 @@
 //! What a learner reads when the command cannot run, word for word: the
 //! program missing, or what it needs (a loader, a script's interpreter).
 
-use minibox_testkit::{elf_needing, require_root, run, text, Rootfs};
+use minibox_testkit::{chapter_command, elf_needing, require_root, run, text, Rootfs};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 fn ch01(rootfs: &Path, argv: &[&str]) -> std::process::Output {
-    run(Command::new(env!("CARGO_BIN_EXE_ch01-chroot"))
-        .env("NO_COLOR", "1")
-        .arg("--quiet")
-        .arg("--rootfs")
-        .arg(rootfs)
-        .arg("--")
-        .args(argv))
+    run(&mut chapter_command(
+        env!("CARGO_BIN_EXE_ch01-chroot"),
+        rootfs,
+        &["--quiet"],
+        argv,
+    ))
 }
 
 fn executable(path: &Path, bytes: &[u8]) {

@@ -10,14 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn ch01(rootfs: &Rootfs, flags: &[&str], argv: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ch01-chroot"));
-    cmd.env("NO_COLOR", "1")
-        .arg("--rootfs")
-        .arg(rootfs.path())
-        .args(flags)
-        .arg("--")
-        .args(argv);
-    cmd
+    minibox_testkit::chapter_command(
+        env!("CARGO_BIN_EXE_ch01-chroot"),
+        rootfs.path(),
+        flags,
+        argv,
+    )
 }
 
 #[test]

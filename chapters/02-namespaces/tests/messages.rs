@@ -1,19 +1,18 @@
 //! What a learner reads when something is wrong, word for word.
 
-use minibox_testkit::{elf_needing, require_root, run, text, Rootfs};
+use minibox_testkit::{chapter_command, elf_needing, require_root, run, text, Rootfs};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn ch02(rootfs: &Path, flags: &[&str], argv: &[&str]) -> Output {
-    run(Command::new(env!("CARGO_BIN_EXE_ch02-namespaces"))
-        .env("NO_COLOR", "1")
-        .arg("--quiet")
-        .arg("--rootfs")
-        .arg(rootfs)
-        .args(flags)
-        .arg("--")
-        .args(argv))
+    let flags: Vec<&str> = ["--quiet"].iter().chain(flags).copied().collect();
+    run(&mut chapter_command(
+        env!("CARGO_BIN_EXE_ch02-namespaces"),
+        rootfs,
+        &flags,
+        argv,
+    ))
 }
 
 fn file(path: &Path, bytes: &[u8], mode: u32) {

@@ -14,14 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn ch02(rootfs: &Rootfs, flags: &[&str], argv: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("NO_COLOR", "1")
-        .arg("--rootfs")
-        .arg(rootfs.path())
-        .args(flags)
-        .arg("--")
-        .args(argv);
-    cmd
+    minibox_testkit::chapter_command(BIN, rootfs.path(), flags, argv)
 }
 
 #[test]
