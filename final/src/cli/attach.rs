@@ -70,21 +70,9 @@ pub fn run(
     let mut err = std::io::stderr();
     loop {
         let mut fds = vec![
-            libc::pollfd {
-                fd: stream.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: signals.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if stdin_open { 0 } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            readable(stream.as_raw_fd()),
+            readable(signals.as_raw_fd()),
+            readable(if stdin_open { 0 } else { -1 }),
         ];
         // Safety: a valid pollfd array.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
@@ -172,26 +160,10 @@ pub fn relay_pty(
     let mut out = std::io::stdout();
     loop {
         let mut fds = vec![
-            libc::pollfd {
-                fd: master.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: signals.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if stdin_open { 0 } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: pidfd.as_ref().map_or(-1, |f| f.as_raw_fd()),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            readable(master.as_raw_fd()),
+            readable(signals.as_raw_fd()),
+            readable(if stdin_open { 0 } else { -1 }),
+            readable(pidfd.as_ref().map_or(-1, |f| f.as_raw_fd())),
         ];
         // Safety: a valid pollfd array.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
@@ -234,5 +206,14 @@ pub fn relay_pty(
         if fds[3].revents != 0 && fds[0].revents == 0 {
             return Ok(());
         }
+    }
+}
+
+/// A poll(2) entry that waits for `fd` to be readable (-1: ignored).
+fn readable(fd: std::os::fd::RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
     }
 }
