@@ -282,6 +282,16 @@ pub enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // CVE-2019-5736: the shim makes the container's init (a clone of itself,
+    // chapter 08 in process) and `exec` the processes joined to it; until
+    // they exec, their /proc/PID/exe is this binary. Before either, re-exec
+    // from an unwritable view of it (chapter 07), as ch08-runtime does.
+    if matches!(cli.command, Command::Shim { .. } | Command::Exec { .. }) {
+        if let Err(err) = ch07_security::ensure_sealed_exe() {
+            ch01_chroot::narrate::write_line(&format!("minibox: error: {err}"));
+            std::process::exit(125);
+        }
+    }
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {

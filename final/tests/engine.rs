@@ -905,3 +905,55 @@ fn runc_lifecycle_matches_ours() {
     assert_eq!(seen[0].2, 3);
     assert!(no_mounts_under(root.path()));
 }
+
+/// Whether `/proc/PID/exe` is one of chapter 07's unwritable views.
+fn exe_is_unwritable_view(pid: i64) -> bool {
+    std::fs::File::open(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|exe| ch07_security::sealed_exe::view_of(&exe))
+        .is_some()
+}
+
+#[test]
+fn the_shim_and_exec_run_from_an_unwritable_view_of_the_binary() {
+    if !require_root("the_shim_and_exec_run_from_an_unwritable_view_of_the_binary") {
+        return;
+    }
+    // CVE-2019-5736: the container's init is a clone of the shim, and an
+    // exec'd process a clone of `minibox exec`; until they exec, their
+    // /proc/PID/exe is that process's binary. It must not be ours on disk.
+    let root = Root::new();
+    let out = root.run(&["run", "-d", "--name", "held", "busybox", "sleep", "1000"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&root.run(&["inspect", "held"]).stdout).expect("json");
+    let shim = inspect[0]["Shim"]
+        .as_i64()
+        .expect("the shim's PID in inspect");
+    assert!(
+        exe_is_unwritable_view(shim),
+        "/proc/{shim}/exe (the shim) is {:?}",
+        std::fs::read_link(format!("/proc/{shim}/exe"))
+    );
+    // A write through it is refused (the file on disk would take it).
+    let write = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{shim}/exe"));
+    assert!(write.is_err(), "/proc/{shim}/exe opened for writing");
+
+    let mut exec = spawn_cli(&root, &["exec", "held", "sleep", "30"]);
+    let cli = exec.id() as i64;
+    wait_until(
+        "`minibox exec` to run from an unwritable view",
+        Duration::from_secs(20),
+        || exe_is_unwritable_view(cli),
+    );
+    let _ = exec.kill();
+    let _ = exec.wait();
+    assert!(root.run(&["rm", "-f", "held"]).status.success());
+    assert!(no_mounts_under(root.path()));
+}

@@ -15,7 +15,13 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_ch07-security");
 
 fn run(rootfs: &Path, flags: &[&str], cmd: &[&str]) -> Output {
+    run_with(rootfs, flags, cmd, "")
+}
+
+/// `sealed`: how the binary seals itself (MINIBOX_SEALED_EXE; "" = its choice).
+fn run_with(rootfs: &Path, flags: &[&str], cmd: &[&str], sealed: &str) -> Output {
     let mut c = Command::new(BIN);
+    c.env("MINIBOX_SEALED_EXE", sealed);
     c.arg("--rootfs")
         .arg(rootfs)
         .args(flags)
@@ -33,9 +39,13 @@ fn text(out: &Output) -> (String, String) {
 
 /// PROBE → (RESULT, WHY) from the table on stdout.
 fn probe(rootfs: &Path, flags: &[&str]) -> HashMap<String, (String, String)> {
+    probe_sealed(rootfs, flags, "")
+}
+
+fn probe_sealed(rootfs: &Path, flags: &[&str], sealed: &str) -> HashMap<String, (String, String)> {
     let mut all = vec!["--probe", "-q"];
     all.extend_from_slice(flags);
-    let out = run(rootfs, &all, &["/bin/true"]);
+    let out = run_with(rootfs, &all, &["/bin/true"], sealed);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{flags:?}: {stderr}");
     stdout
@@ -114,7 +124,11 @@ fn every_probe_is_open_without_protection_and_blocked_with_the_defaults() {
         ("keyctl", "seccomp: keyctl not allowed (EPERM)"),
         ("userns", "seccomp: unshare not allowed (EPERM)"),
         ("init-exe", "(EACCES)"),
-        ("self-exe", "sealed memfd copy"),
+        // Root here can mount an overlay: the view that copies nothing.
+        (
+            "self-exe",
+            "read-only overlay of our binary: never writable (EROFS)",
+        ),
         ("kcore", "masked path"),
         ("timer_list", "masked path: reads as empty"),
     ] {
@@ -184,20 +198,24 @@ fn each_layer_stops_what_it_is_for() {
     );
     expect(&paths_only, "timer_list", "blocked", "masked path", "ALL");
     expect(&paths_only, "blockdev", "blocked", "device rule", "ALL");
-    expect(
-        &paths_only,
-        "self-exe",
-        "blocked",
-        "sealed memfd copy",
-        "ALL",
+    for id in ["self-exe", "init-exe"] {
+        expect(
+            &paths_only,
+            id,
+            "blocked",
+            "read-only overlay of our binary: never writable (EROFS)",
+            "ALL",
+        );
+    }
+    // The sealed copy, where no overlay can be mounted, holds as well.
+    let copied = probe_sealed(
+        rootfs.path(),
+        &["--seccomp", "unconfined", "--cap-add", "ALL"],
+        "copy",
     );
-    expect(
-        &paths_only,
-        "init-exe",
-        "blocked",
-        "sealed memfd copy",
-        "ALL",
-    );
+    for id in ["self-exe", "init-exe"] {
+        expect(&copied, id, "blocked", "sealed memfd copy", "copy");
+    }
 }
 
 #[test]

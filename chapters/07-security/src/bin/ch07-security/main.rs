@@ -50,7 +50,7 @@ fn main() {
     let cli = Cli::parse();
     if !cli.no_sealed_exe {
         // First of all, while single-threaded: from here on /proc/self/exe
-        // — and the container init's /proc/1/exe — is a sealed copy.
+        // — and the container init's /proc/1/exe — is an unwritable view.
         if let Err(err) = ch07_security::ensure_sealed_exe() {
             exit_with::<NamespaceError>("ch07-security", Err(err.into()), NamespaceError::exit_code)
         }
@@ -86,10 +86,13 @@ impl Hooks for DemoHooks<'_> {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let narrator = cli.narration.narrator("ch07");
-    if ch07_security::sealed_exe::exe_is_sealed() {
+    if let Some(view) = ch07_security::sealed_exe::exe_state() {
         narrator.syscall(
-            "memfd_create + F_ADD_SEALS + fexecve",
-            "we run from a sealed copy of our binary: /proc/1/exe cannot reach the file on disk",
+            view.how(),
+            &format!(
+                "we run from a {}: /proc/1/exe cannot reach a writable file",
+                view.why_unwritable()
+            ),
         );
     } else {
         narrator.warn("--no-sealed-exe: the container's init is this binary on disk, reachable as /proc/1/exe (CVE-2019-5736)");

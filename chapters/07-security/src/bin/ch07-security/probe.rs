@@ -13,13 +13,12 @@
 use caps::{CapSet, Capability};
 use ch07_security::Restrictions;
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, OFlag, SealFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use seccompiler::SeccompAction;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
 
 /// What the parent found out on the host before the container started.
 #[derive(Debug, Clone)]
@@ -395,15 +394,14 @@ fn exe(r: &Restrictions, path: &str) -> Outcome {
             ));
         }
     };
-    let sealed = fcntl(file.as_fd(), FcntlArg::F_GET_SEALS)
-        .ok()
-        .is_some_and(|s| SealFlag::from_bits_truncate(s).contains(SealFlag::F_SEAL_WRITE));
+    let view = ch07_security::sealed_exe::view_of(&file);
     // O_WRONLY, never O_TRUNC: if this were writable we must not harm it.
     let write = nix::fcntl::open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty());
     let errno = write.err();
-    if sealed {
+    if let Some(view) = view {
         return Outcome::Blocked(format!(
-            "sealed memfd copy: never writable ({})",
+            "{}: never writable ({})",
+            view.why_unwritable(),
             errno.map_or("opened, writes fail".into(), |e| format!("{e:?}"))
         ));
     }

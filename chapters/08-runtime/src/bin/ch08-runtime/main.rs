@@ -147,7 +147,7 @@ fn main() {
     let cli = Cli::parse();
     // CVE-2019-5736: a container's first process is a clone of us, and
     // /proc/PID/exe would be this binary on the host's disk. Before making
-    // one, re-exec from a sealed in-memory copy (chapter 07), as runc does.
+    // one, re-exec from an unwritable view of it (chapter 07), as runc does.
     if matches!(
         cli.command,
         Command::Create(_) | Command::Run { .. } | Command::Exec { .. }

@@ -1,0 +1,64 @@
+//! The unwritable view of the runtime's binary leaves nothing behind: the
+//! overlay is detached (never in a mount table) and its empty second layer
+//! is removed at once; the sealed copy is memory that goes with the process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use minibox_testkit::bounded::output_within;
+use minibox_testkit::{require_root, Rootfs};
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ch07-security");
+
+/// The empty layer directories the overlay view makes and removes.
+fn seal_dirs() -> BTreeSet<String> {
+    let mut dirs = BTreeSet::new();
+    for base in ["/run".into(), std::env::temp_dir()] {
+        for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("minibox-seal-") {
+                dirs.insert(entry.path().display().to_string());
+            }
+        }
+    }
+    dirs
+}
+
+fn overlay_mounts() -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(" - overlay "))
+        .count()
+}
+
+#[test]
+fn sealing_leaves_no_directory_and_no_mount() {
+    if !require_root("sealing_leaves_no_directory_and_no_mount") {
+        return;
+    }
+    let rootfs = Rootfs::busybox();
+    let (dirs_before, mounts_before) = (seal_dirs(), overlay_mounts());
+    for sealed in ["", "copy"] {
+        let mut cmd = Command::new(BIN);
+        cmd.env("MINIBOX_SEALED_EXE", sealed)
+            .arg("-q")
+            .arg("--rootfs")
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", "ls -l /proc/self/exe >/dev/null"]);
+        let out = output_within(&mut cmd, Duration::from_secs(60));
+        assert!(
+            out.status.success(),
+            "{sealed:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Another process sealing itself right now has its directory for a few
+    // microseconds: what is still there a moment later was left behind.
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<_> = seal_dirs().difference(&dirs_before).cloned().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(overlay_mounts(), mounts_before, "an overlay mount appeared");
+}
