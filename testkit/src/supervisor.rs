@@ -21,6 +21,15 @@ use std::time::{Duration, Instant};
 /// so a process still running after this was not tied to its supervisor.
 pub const KILL_9_GRACE: Duration = Duration::from_secs(1);
 
+/// What a terminal or `kill` sends to end a program: kill's default,
+/// Ctrl-C, a closed terminal, `Ctrl-\`. A supervisor must pass each on.
+pub const STOP_SIGNALS: [Signal; 4] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
 /// A supervisor started by the test, and the processes below it down to the
 /// command it runs.
 #[derive(Debug)]
@@ -99,6 +108,24 @@ impl Supervisor {
         )
     }
 
+    /// The stop-signal check every chapter makes: sends `signal` to the
+    /// supervisor (at most 10 s to end) and asserts it passed it on — it
+    /// reports the command's death by it (exit 128 + N) and nothing below it
+    /// still runs. `what` names the run in the failure messages.
+    pub fn assert_stop_signal_passed_on(mut self, signal: Signal, what: &str) {
+        let status = self.signal(signal, Duration::from_secs(10));
+        assert_eq!(
+            status.code(),
+            Some(128 + signal as i32),
+            "{what} {signal}: the command got it and the supervisor reported it"
+        );
+        assert_eq!(
+            self.still_running(),
+            [],
+            "{what} {signal}: the command and its init ended"
+        );
+    }
+
     /// The processes below the supervisor that still run now.
     pub fn still_running(&self) -> Vec<Pid> {
         self.below
@@ -110,12 +137,13 @@ impl Supervisor {
 }
 
 impl Drop for Supervisor {
-    /// A test that failed half-way must not leave its container running.
+    /// A test that failed half-way must not leave its container running —
+    /// also when the supervisor itself has ended and left its command.
     fn drop(&mut self) {
+        for pid in self.still_running() {
+            let _ = kill(pid, Signal::SIGKILL);
+        }
         if let Ok(None) = self.child.try_wait() {
-            for pid in self.still_running() {
-                let _ = kill(pid, Signal::SIGKILL);
-            }
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

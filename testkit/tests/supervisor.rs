@@ -72,3 +72,11 @@ fn a_yes_that_does_not_die_of_sigpipe_fails() {
     // EPIPE and exits 1 instead of dying of the signal.
     yes_dies_of_sigpipe(Command::new("sh").args(["-c", "trap '' PIPE; yes"]));
 }
+
+#[test]
+#[should_panic(expected = "the command got it and the supervisor reported it")]
+fn a_stop_signal_that_is_not_passed_on_fails() {
+    // sh dies of the SIGTERM itself (no exit 143); its sleep runs on until
+    // the Supervisor is dropped.
+    careless_supervisor().assert_stop_signal_passed_on(Signal::SIGTERM, "sh");
+}

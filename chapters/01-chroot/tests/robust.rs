@@ -3,9 +3,8 @@
 
 use minibox_testkit::bounded::DEADLINE;
 use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
-use minibox_testkit::supervisor::Supervisor;
+use minibox_testkit::supervisor::{Supervisor, STOP_SIGNALS};
 use minibox_testkit::{require_root, Rootfs};
-use nix::sys::signal::Signal;
 use std::process::Command;
 use std::time::Duration;
 
@@ -92,22 +91,7 @@ fn stop_signals_to_the_supervisor_reach_the_command() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    for signal in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
-        let mut started = start_sleep(&rootfs);
-        let status = started.signal(signal, Duration::from_secs(10));
-        assert_eq!(
-            status.code(),
-            Some(128 + signal as i32),
-            "{signal}: the command got it and the supervisor reported it"
-        );
-        assert!(
-            started.still_running().is_empty(),
-            "{signal}: the command ended"
-        );
+    for signal in STOP_SIGNALS {
+        start_sleep(&rootfs).assert_stop_signal_passed_on(signal, "ch01-chroot");
     }
 }

@@ -6,9 +6,8 @@ mod common;
 
 use common::{host_mounts_under, BIN};
 use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
-use minibox_testkit::supervisor::Supervisor;
+use minibox_testkit::supervisor::{Supervisor, STOP_SIGNALS};
 use minibox_testkit::{require_root, Rootfs};
-use nix::sys::signal::Signal;
 use std::process::Command;
 use std::time::Duration;
 
@@ -89,21 +88,9 @@ fn stop_signals_to_the_supervisor_reach_the_command() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    for signal in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
+    for signal in STOP_SIGNALS {
         for flags in [&["--pid"][..], &["--mount"][..]] {
-            let mut started = start_sleep(&rootfs, flags);
-            let status = started.signal(signal, Duration::from_secs(10));
-            assert_eq!(
-                status.code(),
-                Some(128 + signal as i32),
-                "{flags:?} {signal}: the command got it and the supervisor reported it"
-            );
-            assert_eq!(started.still_running(), [], "{flags:?} {signal}");
+            start_sleep(&rootfs, flags).assert_stop_signal_passed_on(signal, &format!("{flags:?}"));
         }
     }
 }
