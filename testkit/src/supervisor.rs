@@ -150,6 +150,15 @@ impl Drop for Supervisor {
     }
 }
 
+/// The stop-signal test whole: each of [`STOP_SIGNALS`] is sent to a fresh
+/// supervisor from `start` and must reach its command (see
+/// [`Supervisor::assert_stop_signal_passed_on`]).
+pub fn assert_stop_signals_passed_on(what: &str, mut start: impl FnMut() -> Supervisor) {
+    for signal in STOP_SIGNALS {
+        start().assert_stop_signal_passed_on(signal, what);
+    }
+}
+
 /// Polls (at most `limit`) for the process `levels` generations below
 /// `parent` that runs `comm`; returns the chain down to it (see [`command_below`]).
 pub fn wait_for_command_below(

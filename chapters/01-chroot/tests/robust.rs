@@ -3,7 +3,7 @@
 
 use minibox_testkit::bounded::DEADLINE;
 use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
-use minibox_testkit::supervisor::{Supervisor, STOP_SIGNALS};
+use minibox_testkit::supervisor::{assert_stop_signals_passed_on, Supervisor};
 use minibox_testkit::{require_root, Rootfs};
 use std::process::Command;
 use std::time::Duration;
@@ -91,7 +91,5 @@ fn stop_signals_to_the_supervisor_reach_the_command() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    for signal in STOP_SIGNALS {
-        start_sleep(&rootfs).assert_stop_signal_passed_on(signal, "ch01-chroot");
-    }
+    assert_stop_signals_passed_on("ch01-chroot", || start_sleep(&rootfs));
 }
