@@ -77,3 +77,44 @@ pub fn close_after_lines(
         other: other.join().unwrap_or_default(),
     }
 }
+
+/// The closed-stderr check every chapter makes: a reader that goes away
+/// must end the narration, never the run. Runs `cmd` with its stderr closed
+/// after `lines` lines and asserts it still ended with `code`, the command's
+/// own exit status (a narration that panics on EPIPE exits 101, one that
+/// aborts 134). `what` names the run in the failure message. Returns the run
+/// for the chapter's own checks: stdout intact, nothing left behind.
+pub fn closed_stderr_keeps_exit_code(
+    cmd: &mut Command,
+    lines: usize,
+    code: i32,
+    what: &str,
+) -> ClosedPipeRun {
+    let run = close_after_lines(cmd, Stream::Stderr, lines, crate::bounded::DEADLINE);
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "{what}, stderr closed after {lines} line(s): {:?} (101: a panic, 134: an abort); read {:?}",
+        run.status,
+        run.lines
+    );
+    run
+}
+
+/// The closed-stdout check every chapter makes: `cmd` runs `yes` in the
+/// container, the reader takes three lines and goes away, and `yes` must die
+/// of SIGPIPE (exit 141) as it would in a shell pipeline — not see EPIPE
+/// (exit 1, "Broken pipe") because it inherited SIGPIPE ignored, and not
+/// run on. Returns the run for the chapter's own checks.
+pub fn yes_dies_of_sigpipe(cmd: &mut Command) -> ClosedPipeRun {
+    let run = close_after_lines(cmd, Stream::Stdout, 3, crate::bounded::DEADLINE);
+    assert_eq!(run.lines, ["y", "y", "y"]);
+    assert_eq!(
+        run.status.code(),
+        Some(128 + 13),
+        "{:?}: {}",
+        run.status,
+        run.other
+    );
+    run
+}

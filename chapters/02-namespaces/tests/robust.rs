@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{first_child, host_mounts_under, BIN};
-use minibox_testkit::bounded::{gone_by, is_alive, wait_within, DEADLINE};
-use minibox_testkit::broken_pipe::{close_after_lines, Stream};
+use common::{host_mounts_under, BIN};
+use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
+use minibox_testkit::supervisor::{assert_stop_signals_passed_on, Supervisor};
 use minibox_testkit::{require_root, Rootfs};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn ch02(rootfs: &Rootfs, flags: &[&str], argv: &[&str]) -> Command {
     minibox_testkit::chapter_command(BIN, rootfs.path(), flags, argv)
@@ -28,18 +26,11 @@ fn a_closed_stderr_ends_narration_not_the_run() {
         // Closed before the first line, in the parent's lines, in the
         // child's and init's (inside the container), and at the very end.
         for lines in [0, 1, 3, 6, 10, 16, 24] {
-            let run = close_after_lines(
+            let run = closed_stderr_keeps_exit_code(
                 &mut ch02(&rootfs, flags, &["sh", "-c", "echo out; exit 7"]),
-                Stream::Stderr,
                 lines,
-                DEADLINE,
-            );
-            assert_eq!(
-                run.status.code(),
-                Some(7),
-                "{flags:?}, stderr closed after {lines} line(s): {:?} (101: a panic, 134: an abort); read {:?}",
-                run.status,
-                run.lines
+                7,
+                &format!("{flags:?}"),
             );
             assert_eq!(run.other, "out\n", "the command's stdout is intact");
             assert_eq!(host_mounts_under(rootfs.path()), before, "no mount left");
@@ -53,61 +44,18 @@ fn a_closed_stdout_ends_the_command_by_sigpipe_as_in_a_shell() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let run = close_after_lines(
-        &mut ch02(&rootfs, &["--pid", "--quiet"], &["yes"]),
-        Stream::Stdout,
-        3,
-        DEADLINE,
-    );
-    assert_eq!(run.lines, ["y", "y", "y"]);
-    assert_eq!(
-        run.status.code(),
-        Some(128 + 13),
-        "{:?}: {}",
-        run.status,
-        run.other
-    );
+    yes_dies_of_sigpipe(&mut ch02(&rootfs, &["--pid", "--quiet"], &["yes"]));
 }
 
-/// A running `ch02 FLAGS -- sleep 30`: the supervisor and the container's processes.
-struct Started {
-    child: Child,
-    init: Pid,
-    command: Pid,
-}
-
-// The caller waits for the child it gets back.
-#[allow(clippy::zombie_processes)]
-fn start_sleep(rootfs: &Rootfs, flags: &[&str]) -> Started {
-    let mut child = ch02(rootfs, &[flags, &["--quiet"]].concat(), &["sleep", "30"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {BIN}: {e}"));
-    let supervisor = child.id() as i32;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(init) = first_child(supervisor) {
-            if let Some(command) = first_child(init) {
-                let comm =
-                    std::fs::read_to_string(format!("/proc/{command}/comm")).unwrap_or_default();
-                if comm.trim() == "sleep" {
-                    return Started {
-                        child,
-                        init: Pid::from_raw(init),
-                        command: Pid::from_raw(command),
-                    };
-                }
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{flags:?}: the container never started");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Starts `ch02 FLAGS -- sleep 30` and waits until the sleep runs under
+/// the container's init.
+fn start_sleep(rootfs: &Rootfs, flags: &[&str]) -> Supervisor {
+    Supervisor::start(
+        &mut ch02(rootfs, &[flags, &["--quiet"]].concat(), &["sleep", "30"]),
+        2,
+        "sleep",
+        Duration::from_secs(10),
+    )
 }
 
 #[test]
@@ -124,22 +72,12 @@ fn kill_9_of_the_supervisor_takes_the_container_with_it() {
         &["--user", "--pid"][..],
         &["--all"][..],
     ] {
-        let Started {
-            mut child,
-            init,
-            command,
-        } = start_sleep(&rootfs, flags);
-        let _ = child.kill(); // SIGKILL: no handler, no cleanup
-        let _ = child.wait();
-        let deadline = Instant::now() + Duration::from_secs(1);
-        let gone = [init, command].map(|pid| gone_by(pid, deadline));
-        for pid in [init, command] {
-            let _ = kill(pid, Signal::SIGKILL);
-        }
+        let started = start_sleep(&rootfs, flags);
+        let below = started.below().to_vec();
         assert_eq!(
-            gone,
-            [true, true],
-            "{flags:?}: init {init} and command {command} must end with their supervisor"
+            started.kill_9(),
+            [],
+            "{flags:?}: init and command {below:?} must end with their supervisor"
         );
     }
 }
@@ -150,26 +88,7 @@ fn stop_signals_to_the_supervisor_reach_the_command() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    for signal in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
-        for flags in [&["--pid"][..], &["--mount"][..]] {
-            let Started {
-                mut child,
-                init,
-                command,
-            } = start_sleep(&rootfs, flags);
-            kill(Pid::from_raw(child.id() as i32), signal).unwrap_or_else(|e| panic!("kill: {e}"));
-            let status = wait_within(&mut child, Duration::from_secs(10), "ch02-namespaces");
-            assert_eq!(
-                status.code(),
-                Some(128 + signal as i32),
-                "{flags:?} {signal}: the command got it and the supervisor reported it"
-            );
-            assert!(!is_alive(command) && !is_alive(init), "{flags:?} {signal}");
-        }
+    for flags in [&["--pid"][..], &["--mount"][..]] {
+        assert_stop_signals_passed_on(&format!("{flags:?}"), || start_sleep(&rootfs, flags));
     }
 }

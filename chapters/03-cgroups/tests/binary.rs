@@ -6,10 +6,10 @@
 mod common;
 
 use common::bounded::{output_within, stop, wait_within, DEADLINE};
-use minibox_testkit::{require_root, text, unique_name, Rootfs};
+use minibox_testkit::{cgroup_dirs_named, require_root, text, unique_name, Rootfs};
 use serde_json::Value;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -43,39 +43,8 @@ fn num(report: &Value, key: &str) -> Option<u64> {
 
 /// No directory called `name` under any cgroup mount: the run cleaned up.
 fn assert_no_cgroup_named(name: &str) {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    for line in mounts.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        if !(right.starts_with("cgroup ") || right.starts_with("cgroup2 ")) {
-            continue;
-        }
-        let Some(mount_point) = left.split_whitespace().nth(4) else {
-            continue;
-        };
-        let found = find_dir(Path::new(mount_point), name, 8);
-        assert!(found.is_none(), "cgroup {name} left behind: {found:?}");
-    }
-}
-
-fn find_dir(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        if entry.file_name() == name {
-            return Some(path);
-        }
-        if depth > 0 {
-            if let Some(found) = find_dir(&path, name, depth - 1) {
-                return Some(found);
-            }
-        }
-    }
-    None
+    let left = cgroup_dirs_named(name);
+    assert!(left.is_empty(), "cgroup {name} left behind: {left:?}");
 }
 
 fn assert_dirs_gone(report: &Value) {
@@ -357,7 +326,7 @@ fn ctrl_c_reaches_the_container_and_the_cgroup_still_goes() {
             &format!("the container never said ready: {ready:?}"),
         );
     }
-    if find_in_cgroups(&name).is_none() {
+    if cgroup_dirs_named(&name).is_empty() {
         stop(&mut child, "the running container has no cgroup");
     }
     nix::sys::signal::kill(supervisor, nix::sys::signal::Signal::SIGTERM)
@@ -372,16 +341,4 @@ fn ctrl_c_reaches_the_container_and_the_cgroup_still_goes() {
     // command's death by SIGTERM (128 + 15) — after removing the cgroup.
     assert_eq!(status.code(), Some(143));
     assert_no_cgroup_named(&name);
-}
-
-fn find_in_cgroups(name: &str) -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    mounts.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        if !(right.starts_with("cgroup ") || right.starts_with("cgroup2 ")) {
-            return None;
-        }
-        let mount_point = left.split_whitespace().nth(4)?;
-        find_dir(Path::new(mount_point), name, 8)
-    })
 }

@@ -6,14 +6,11 @@
 mod common;
 
 use common::*;
-use minibox_testkit::bounded::{children_of, gone_by};
-use minibox_testkit::broken_pipe::{close_after_lines, Stream};
+use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
+use minibox_testkit::supervisor::Supervisor;
 use minibox_testkit::{cgroup_dirs_named, unique_name};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn a_closed_stderr_ends_narration_and_nothing_is_left() {
@@ -36,14 +33,7 @@ fn a_closed_stderr_ends_narration_and_nothing_is_left() {
             .args(["--name", &name])
             .args(flags)
             .args(["--", "sh", "-c", "echo x > /new; echo out; exit 7"]);
-        let run = close_after_lines(&mut cmd, Stream::Stderr, lines, DEADLINE);
-        assert_eq!(
-            run.status.code(),
-            Some(7),
-            "{flags:?}, stderr closed after {lines} line(s): {:?} (101: a panic, 134: an abort); read {:?}",
-            run.status,
-            run.lines
-        );
+        let run = closed_stderr_keeps_exit_code(&mut cmd, lines, 7, &format!("{flags:?}"));
         assert!(run.other.starts_with("out\n"), "{}", run.other);
         assert!(
             layers.kept().is_empty(),
@@ -69,15 +59,7 @@ fn a_closed_stdout_ends_the_command_by_sigpipe_and_nothing_is_left() {
     let mut cmd = layers.command();
     cmd.env("NO_COLOR", "1")
         .args(["--name", &name, "--memory", "32M", "--", "yes"]);
-    let run = close_after_lines(&mut cmd, Stream::Stdout, 3, DEADLINE);
-    assert_eq!(run.lines, ["y", "y", "y"]);
-    assert_eq!(
-        run.status.code(),
-        Some(128 + 13),
-        "{:?}: {}",
-        run.status,
-        run.other
-    );
+    let run = yes_dies_of_sigpipe(&mut cmd);
     assert!(layers.kept().is_empty(), "left {:?}", layers.kept());
     assert_eq!(
         cgroup_dirs_named(&format!("{name}-{}", run.pid)),
@@ -92,41 +74,17 @@ fn kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers() {
     }
     let layers = Layers::new();
     let name = unique_name("ch04-kill9");
-    let mut child = layers
-        .command()
-        .args([
-            "--name", &name, "--memory", "32M", "-q", "--", "sleep", "30",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting ch04-overlay: {e}"));
-    let supervisor = Pid::from_raw(child.id() as i32);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (init, command) = loop {
-        let init = children_of(supervisor).first().copied();
-        let command = init.and_then(|init| children_of(init).first().copied());
-        let sleeping = command.is_some_and(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
-        });
-        if let (Some(init), Some(command), true) = (init, command, sleeping) {
-            break (init, command);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the container never started");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    let gone = [init, command].map(|pid| gone_by(pid, Instant::now() + Duration::from_secs(1)));
-    for pid in [init, command] {
-        let _ = kill(pid, Signal::SIGKILL);
-    }
-    assert_eq!(gone, [true, true], "the container outlived its supervisor");
+    let mut cmd = layers.command();
+    cmd.args([
+        "--name", &name, "--memory", "32M", "-q", "--", "sleep", "30",
+    ]);
+    let started = Supervisor::start(&mut cmd, 2, "sleep", Duration::from_secs(20));
+    let supervisor = started.pid();
+    assert_eq!(
+        started.kill_9(),
+        [],
+        "the container outlived its supervisor"
+    );
     // What a kill -9 cannot help leaving: the writable layer and the cgroup.
     let cgroup = format!("{name}-{supervisor}");
     let left = layers.kept();

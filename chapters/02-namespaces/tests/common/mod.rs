@@ -57,26 +57,19 @@ impl Running {
             init: 0,
             command: 0,
         };
-        let parent = running.child.id() as i32;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(init) = first_child(parent) {
-                if let Some(command) = first_child(init) {
-                    let comm = std::fs::read_to_string(format!("/proc/{command}/comm"))
-                        .unwrap_or_default();
-                    if comm.trim() == expect_comm {
-                        running.init = init;
-                        running.command = command;
-                        return running;
-                    }
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the container never started {argv:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let parent = nix::unistd::Pid::from_raw(running.child.id() as i32);
+        let below = minibox_testkit::supervisor::wait_for_command_below(
+            parent,
+            2,
+            expect_comm,
+            Duration::from_secs(10),
+        );
+        let Some([init, command]) = below.as_deref() else {
+            panic!("the container never started {argv:?}");
+        };
+        running.init = init.as_raw();
+        running.command = command.as_raw();
+        running
     }
 
     /// The namespace link of a process, e.g. "uts:[4026531838]".
@@ -127,15 +120,6 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
-}
-
-pub fn first_child(pid: i32) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Lines of the host's mountinfo that mention `path`.
