@@ -12,6 +12,7 @@ pub mod broken_pipe;
 pub mod oci;
 pub mod propagation;
 pub mod registry;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
