@@ -212,6 +212,7 @@ impl Engine {
     }
     // ANCHOR_END: create
 
+    // ANCHOR: check_user
     /// `-u` and `--group-add` name users and groups of the *image's*
     /// /etc/passwd and /etc/group: looked up now, with the overlay mounted
     /// for the moment it takes, so an unknown name fails `create` rather
@@ -236,4 +237,5 @@ impl Engine {
         let _ = std::fs::remove_file(&marker);
         resolved.and(unmounted)
     }
+    // ANCHOR_END: check_user
 }
