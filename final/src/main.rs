@@ -55,6 +55,12 @@ pub struct ContainerFlags {
     /// Username or UID[:GID] (looked up in the image's /etc/passwd).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// An extra supplementary group: GID, or a name from the image's /etc/group.
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// A resource limit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048).
+    #[arg(long, value_name = "LIMIT")]
+    pub ulimit: Vec<String>,
     /// The container's hostname (default: its short id).
     #[arg(long)]
     pub hostname: Option<String>,

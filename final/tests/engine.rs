@@ -2,83 +2,12 @@
 //! image imported into a fresh --root per test, then docker's lifecycle.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use minibox_testkit::bounded::output_within;
-use minibox_testkit::{require_root, Rootfs};
+mod common;
+
+use common::{collect, no_mounts_under, stdout, wait_until, Root};
+use minibox_testkit::require_root;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
-
-struct Root {
-    dir: tempfile::TempDir,
-    _rootfs: Rootfs,
-}
-
-impl Root {
-    fn new() -> Root {
-        let rootfs = Rootfs::busybox();
-        let dir = tempfile::Builder::new()
-            .prefix("mbx-")
-            .tempdir()
-            .expect("tempdir");
-        let root = Root {
-            dir,
-            _rootfs: rootfs,
-        };
-        let out = root.run(&[
-            "import",
-            &root._rootfs.path().display().to_string(),
-            "busybox:latest",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        root
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
-        cmd.env("MINIBOX_NETWORK", "none"); // the bridge: engine_network.rs
-        cmd.arg("--root").arg(self.dir.path()).args(args);
-        output_within(&mut cmd, Duration::from_secs(60))
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let ids = self.run(&["ps", "-aq", "--no-trunc"]);
-        for id in String::from_utf8_lossy(&ids.stdout).lines() {
-            self.run(&["rm", "-f", id]);
-        }
-    }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Waits until `check` holds, or fails the test at the deadline: a state
-/// that is reached, not a sleep that hopes.
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + timeout;
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not reached within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn no_mounts_under(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    !info.contains(&path.display().to_string())
-}
 
 #[test]
 fn exit_codes_are_dockers() {
@@ -272,16 +201,7 @@ fn killed_shim_is_reconciled_and_removed_without_leftovers() {
     let inspect: serde_json::Value =
         serde_json::from_slice(&root.run(&["inspect", &id]).stdout).expect("json");
     let shim = inspect[0]["Shim"].as_i64().expect("a shim PID") as i32;
-    let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root.path().join("containers").join(&id).join("state.json")).expect("state"),
-    )
-    .expect("json");
-    let cgroups: Vec<String> = state["cgroup"]["dirs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d["path"].as_str().map(String::from))
-        .collect();
+    let cgroups = root.cgroup_dirs(&id);
     assert!(!cgroups.is_empty());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(shim),
@@ -309,11 +229,7 @@ fn twenty_parallel_runs_all_succeed() {
     let root = Root::new();
     let children: Vec<_> = (0..20)
         .map(|i| {
-            Command::new(env!("CARGO_BIN_EXE_minibox"))
-                .env("MINIBOX_NETWORK", "none")
-                .arg("--root")
-                .arg(root.path())
-                .args(["run", "--rm", "busybox", "echo", &format!("n{i}")])
+            root.command(&["run", "--rm", "busybox", "echo", &format!("n{i}")])
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn")
@@ -430,12 +346,8 @@ impl Pty {
         };
         let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
         let slave = std::fs::File::from(pty.slave);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minibox"));
-        cmd.env("MINIBOX_NETWORK", "none"); // the bridge: engine_network.rs
-        cmd.arg("--root")
-            .arg(root.path())
-            .args(args)
-            .stdin(slave.try_clone().expect("dup"))
+        let mut cmd = root.command(args);
+        cmd.stdin(slave.try_clone().expect("dup"))
             .stdout(slave.try_clone().expect("dup"))
             .stderr(slave.try_clone().expect("dup"));
         // Safety: setsid and ioctl are async-signal-safe.
@@ -452,23 +364,8 @@ impl Pty {
         let child = cmd.spawn().expect("spawn minibox");
         drop(slave);
         let master = std::fs::File::from(pty.master);
-        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let mut reader = master.try_clone().expect("dup");
-        let shown = screen.clone();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            // EIO once every slave descriptor is closed: the session ended.
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                shown
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        // Read until EIO: every slave descriptor is closed, the session ended.
+        let screen = collect(Some(master.try_clone().expect("dup")));
         Pty {
             master,
             screen,
@@ -582,7 +479,7 @@ fn exec_it_under_a_real_pty() {
 /// `echo from cmd`, an ENV, a WORKDIR and a user in its /etc/passwd.
 fn configured_image(root: &Root) -> tempfile::TempDir {
     use minibox_testkit::oci::{ImageBuilder, Layer, OciLayout};
-    let busybox = which("busybox");
+    let busybox = minibox_testkit::which("busybox").expect("busybox on PATH");
     let layer = Layer::new()
         .dir("bin", 0o755)
         .host_file("bin/busybox", &busybox, 0o755)
@@ -613,16 +510,6 @@ fn configured_image(root: &Root) -> tempfile::TempDir {
         String::from_utf8_lossy(&out.stderr)
     );
     dir
-}
-
-fn which(tool: &str) -> std::path::PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain([std::path::PathBuf::from("/bin")])
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{tool} not found"))
 }
 
 #[test]
@@ -702,46 +589,8 @@ fn entrypoint_cmd_env_workdir_and_user_follow_dockers_rules() {
     assert_eq!(stdout(&root.run(&["ps", "-aq"])), "");
 }
 
-/// The cgroup directories the container's state records.
-fn cgroup_dirs(root: &Root, id: &str) -> Vec<String> {
-    let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root.path().join("containers").join(id).join("state.json")).expect("state"),
-    )
-    .expect("json");
-    state["cgroup"]["dirs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d["path"].as_str().map(String::from))
-        .collect()
-}
-
-/// Reads a child's stdout on a thread; `shown` has everything so far.
-fn collect_stdout(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
-    let shown = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let mut out = child.stdout.take().expect("piped stdout");
-    let into = shown.clone();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            into.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    shown
-}
-
 fn spawn_cli(root: &Root, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_minibox"))
-        .env("MINIBOX_NETWORK", "none")
-        .arg("--root")
-        .arg(root.path())
-        .args(args)
+    root.command(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -767,7 +616,7 @@ fn logs_follow_sees_a_line_written_after_it_started() {
     ]);
     assert!(out.status.success());
     let mut follow = spawn_cli(&root, &["logs", "-f", "talker"]);
-    let shown = collect_stdout(&mut follow);
+    let shown = collect(follow.stdout.take());
     wait_until(
         "logs -f to show the first line",
         Duration::from_secs(10),
@@ -806,7 +655,7 @@ fn kill_9_of_the_foreground_cli_leaves_the_container_to_its_shim() {
             "echo up; sleep 1000",
         ],
     );
-    let shown = collect_stdout(&mut cli);
+    let shown = collect(cli.stdout.take());
     wait_until(
         "the container's first line",
         Duration::from_secs(20),
@@ -820,7 +669,7 @@ fn kill_9_of_the_foreground_cli_leaves_the_container_to_its_shim() {
     let id = stdout(&root.run(&["ps", "-q", "--no-trunc"]))
         .trim()
         .to_string();
-    let dirs = cgroup_dirs(&root, &id);
+    let dirs = root.cgroup_dirs(&id);
     assert!(!dirs.is_empty());
     assert!(root.run(&["rm", "-f", "orphan"]).status.success());
     assert!(no_mounts_under(root.path()));
@@ -838,7 +687,7 @@ fn run_rm_leaves_no_state_mount_or_cgroup() {
     let root = Root::new();
     let out = root.run(&["run", "-d", "--rm", "busybox", "sleep", "1000"]);
     let id = stdout(&out).trim().to_string();
-    let dirs = cgroup_dirs(&root, &id);
+    let dirs = root.cgroup_dirs(&id);
     assert!(!dirs.is_empty());
     assert!(root.run(&["stop", "-t", "1", &id]).status.success());
     let dir = root.path().join("containers").join(&id);

@@ -9,120 +9,48 @@
 //! mount or container.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
+use common::{ok, stdout as text, wait_until, Root};
 use minibox_testkit::bounded::output_within;
-use minibox_testkit::{cgroup_dirs_named, require_root, require_tool, unique_name, Rootfs};
+use minibox_testkit::{cgroup_dirs_named, require_root, require_tool, unique_name};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PAGE: &str = "hello from the container\n";
 
+/// A "host" network namespace of the test's, and an engine that runs in it.
 struct Lab {
-    netns: String,
-    root: tempfile::TempDir,
-    _rootfs: Rootfs,
+    // Dropped in this order: the containers (in the namespace), then the namespace.
+    root: Root,
+    netns: Netns,
 }
 
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+/// `ip netns add NAME`; deleted on drop, with chapter 09's state for it.
+struct Netns(String);
 
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text(&out)
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let netns = unique_name("mbxn");
+impl Netns {
+    fn add() -> Netns {
+        let name = unique_name("mbxn");
         ok(
             output_within(
-                Command::new("ip").args(["netns", "add", &netns]),
+                Command::new("ip").args(["netns", "add", &name]),
                 Duration::from_secs(10),
             ),
             "ip netns add",
         );
-        let rootfs = Rootfs::busybox();
-        std::fs::create_dir_all(rootfs.path().join("www")).unwrap();
-        std::fs::write(rootfs.path().join("www/index.html"), PAGE).unwrap();
-        let root = tempfile::Builder::new().prefix("mbx-").tempdir().unwrap();
-        let lab = Lab {
-            netns,
-            root,
-            _rootfs: rootfs,
-        };
-        // A real host's lo is up; a new namespace's is not.
-        ok(lab.host(&["ip", "link", "set", "lo", "up"]), "lo up");
-        let rootfs = lab._rootfs.path().display().to_string();
-        ok(lab.minibox(&["import", &rootfs, "web:1"]), "import");
-        lab
+        Netns(name)
     }
 
-    fn netns_path(&self) -> String {
-        format!("/run/netns/{}", self.netns)
-    }
-
-    /// A command in the lab's host namespace.
-    fn host(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.netns_path())).args(args);
-        output_within(&mut cmd, Duration::from_secs(60))
-    }
-
-    fn minibox(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.netns_path()))
-            .arg(env!("CARGO_BIN_EXE_minibox"))
-            .arg("--root")
-            .arg(self.root.path())
-            .args(args)
-            .env_remove("MINIBOX_NETWORK")
-            .env("NO_COLOR", "1");
-        output_within(&mut cmd, Duration::from_secs(60))
-    }
-
-    fn inspect(&self, name: &str) -> serde_json::Value {
-        let out = ok(self.minibox(&["inspect", name]), "inspect");
-        let all: serde_json::Value = serde_json::from_str(&out).unwrap();
-        all[0].clone()
-    }
-
-    /// A page fetched from the lab's host namespace (busybox wget, bounded).
-    fn fetch(&self, url: &str) -> Option<String> {
-        let out = self.host(&["timeout", "5", "busybox", "wget", "-q", "-O-", url]);
-        out.status.success().then(|| text(&out))
-    }
-
-    fn fetch_soon(&self, url: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(page) = self.fetch(url) {
-                return page;
-            }
-            assert!(Instant::now() < deadline, "{url} never answered");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn links(&self) -> String {
-        ok(self.host(&["ip", "-o", "link", "show"]), "ip link")
-    }
-
-    fn rules(&self) -> String {
-        let nat = ok(self.host(&["iptables", "-w", "-t", "nat", "-S"]), "nat -S");
-        nat + &ok(self.host(&["iptables", "-w", "-S"]), "filter -S")
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
     }
 
     /// chapter 09's state directory for this namespace (keyed by its cookie).
     fn state_dir(&self) -> PathBuf {
-        let path = self.netns_path();
+        let path = self.path();
         let cookie = std::thread::spawn(move || {
             let ns = std::fs::File::open(path).unwrap();
             // Safety: setns on this short-lived thread only.
@@ -136,6 +64,75 @@ impl Lab {
         .unwrap();
         PathBuf::from(ch09_network::state::STATE_ROOT).join(cookie.to_string())
     }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // After a failed assertion: the namespace takes its devices and
+        // rules with it; its state directory is ours to remove.
+        let _ = std::fs::remove_dir_all(self.state_dir());
+        let _ = output_within(
+            Command::new("ip").args(["netns", "del", &self.0]),
+            Duration::from_secs(10),
+        );
+    }
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let netns = Netns::add();
+        let root = Root::with_image(Some(&netns.path()), "web:1", |rootfs| {
+            std::fs::create_dir_all(rootfs.join("www")).unwrap();
+            std::fs::write(rootfs.join("www/index.html"), PAGE).unwrap();
+        });
+        let lab = Lab { root, netns };
+        // A real host's lo is up; a new namespace's is not.
+        ok(lab.host(&["ip", "link", "set", "lo", "up"]), "lo up");
+        lab
+    }
+
+    fn netns_path(&self) -> String {
+        self.netns.path()
+    }
+
+    /// A command in the lab's host namespace.
+    fn host(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.netns_path())).args(args);
+        output_within(&mut cmd, Duration::from_secs(60))
+    }
+
+    fn minibox(&self, args: &[&str]) -> Output {
+        self.root.run(args)
+    }
+
+    fn inspect(&self, name: &str) -> serde_json::Value {
+        self.root.inspect(name)
+    }
+
+    /// A page fetched from the lab's host namespace (busybox wget, bounded).
+    fn fetch(&self, url: &str) -> Option<String> {
+        let out = self.host(&["timeout", "5", "busybox", "wget", "-q", "-O-", url]);
+        out.status.success().then(|| text(&out))
+    }
+
+    fn fetch_soon(&self, url: &str) -> String {
+        let mut page = None;
+        wait_until(&format!("{url} to answer"), Duration::from_secs(10), || {
+            page = self.fetch(url);
+            page.is_some()
+        });
+        page.unwrap_or_default()
+    }
+
+    fn links(&self) -> String {
+        ok(self.host(&["ip", "-o", "link", "show"]), "ip link")
+    }
+
+    fn rules(&self) -> String {
+        let nat = ok(self.host(&["iptables", "-w", "-t", "nat", "-S"]), "nat -S");
+        nat + &ok(self.host(&["iptables", "-w", "-S"]), "filter -S")
+    }
 
     /// No device, rule or lease of ours on the lab's host.
     fn assert_network_clean(&self) {
@@ -146,34 +143,14 @@ impl Lab {
         );
         let rules = self.rules();
         assert!(!rules.contains("MBX"), "rules left:\n{rules}");
-        let dir = self.state_dir();
+        let dir = self.netns.state_dir();
         assert!(!dir.exists(), "network state left in {}", dir.display());
     }
 
     /// Nothing at all: no container, no mount under the root, no network.
     fn assert_clean(&self) {
-        let ids = ok(self.minibox(&["ps", "-aq"]), "ps");
-        assert!(ids.trim().is_empty(), "containers left: {ids}");
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let root = self.root.path().display().to_string();
-        assert!(!mounts.contains(&root), "mounts left under {root}");
+        self.root.assert_clean();
         self.assert_network_clean();
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let ids = self.minibox(&["ps", "-aq", "--no-trunc"]);
-        for id in text(&ids).lines() {
-            self.minibox(&["rm", "-f", id]);
-        }
-        // After a failed assertion: the namespace takes its devices and
-        // rules with it; its state directory is ours to remove.
-        let _ = std::fs::remove_dir_all(self.state_dir());
-        let _ = output_within(
-            Command::new("ip").args(["netns", "del", &self.netns]),
-            Duration::from_secs(10),
-        );
     }
 }
 
@@ -466,13 +443,8 @@ fn parallel_runs_get_distinct_addresses_and_leave_nothing() {
     // shim detaches — which then must not take the newcomer's veth.
     let quick: Vec<_> = (0..6)
         .map(|_| {
-            Command::new("nsenter")
-                .arg(format!("--net={}", lab.netns_path()))
-                .arg(env!("CARGO_BIN_EXE_minibox"))
-                .arg("--root")
-                .arg(lab.root.path())
-                .args(["run", "--rm", "web:1", "ip", "-4", "addr", "show", "eth0"])
-                .env_remove("MINIBOX_NETWORK")
+            lab.root
+                .command(&["run", "--rm", "web:1", "ip", "-4", "addr", "show", "eth0"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -488,12 +460,8 @@ fn parallel_runs_get_distinct_addresses_and_leave_nothing() {
     // address may be handed out again: only overlapping ones must differ).
     let children: Vec<_> = (0..6)
         .map(|i| {
-            Command::new("nsenter")
-                .arg(format!("--net={}", lab.netns_path()))
-                .arg(env!("CARGO_BIN_EXE_minibox"))
-                .arg("--root")
-                .arg(lab.root.path())
-                .args([
+            lab.root
+                .command(&[
                     "run",
                     "-d",
                     "--name",
@@ -502,7 +470,6 @@ fn parallel_runs_get_distinct_addresses_and_leave_nothing() {
                     "sleep",
                     "60",
                 ])
-                .env_remove("MINIBOX_NETWORK")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()

@@ -12,6 +12,7 @@ pub mod broken_pipe;
 pub mod oci;
 pub mod propagation;
 pub mod registry;
+pub mod session;
 pub mod supervisor;
 
 use std::path::{Path, PathBuf};

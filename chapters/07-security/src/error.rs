@@ -50,6 +50,9 @@ pub enum SecurityError {
     #[error("unknown rlimit {name:?}: use one of {known}")]
     UnknownRlimit { name: String, known: String },
 
+    #[error("invalid --ulimit {text:?}: expected NAME=SOFT[:HARD] with whole numbers, e.g. nofile=1024:2048 (NAME one of {known})")]
+    InvalidRlimit { text: String, known: String },
+
     #[error("rlimit {name}: soft limit {soft} is above the hard limit {hard}")]
     RlimitOrder { name: String, soft: u64, hard: u64 },
 

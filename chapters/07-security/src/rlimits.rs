@@ -63,9 +63,9 @@ pub fn name_of(resource: Resource) -> &'static str {
 impl Rlimit {
     /// `NAME=SOFT[:HARD]` (docker's `--ulimit`); one number sets both.
     pub fn parse(text: &str) -> Result<Rlimit, SecurityError> {
-        let bad = || SecurityError::UnknownRlimit {
-            name: text.to_string(),
-            known: format!("NAME=SOFT[:HARD] with NAME one of {}", known()),
+        let bad = || SecurityError::InvalidRlimit {
+            text: text.to_string(),
+            known: known(),
         };
         let (name, values) = text.split_once('=').ok_or_else(bad)?;
         let resource = resource_named(name)?;
@@ -151,5 +151,10 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("unknown rlimit \"files\""), "{err}");
+        let err = Rlimit::parse("nofile=lots")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("invalid --ulimit \"nofile=lots\""), "{err}");
     }
 }

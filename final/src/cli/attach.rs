@@ -49,8 +49,18 @@ pub fn connect(engine: &Engine, id: &str) -> anyhow::Result<UnixStream> {
         .map_err(|e| anyhow::anyhow!("attaching to {} ({}): {e}", &id[..12], path.display()))
 }
 
+/// The terminal's size (with `-t`), then START: the shim starts the
+/// created container. Its output waits in the socket until `run` reads it.
+pub fn start(stream: &mut UnixStream, tty: bool) -> anyhow::Result<()> {
+    if tty {
+        send_size(stream);
+    }
+    protocol::write_frame(stream, protocol::START, &[])?;
+    Ok(())
+}
+
 // ANCHOR: attach
-/// Attaches, sends START, relays until EXIT; returns the exit code.
+/// After `start`: relays until EXIT; returns the exit code.
 pub fn run(
     engine: &Engine,
     id: &str,
@@ -60,10 +70,6 @@ pub fn run(
     signals: &SignalFd,
 ) -> anyhow::Result<i32> {
     let _raw = if tty { Some(RawMode::enter()) } else { None };
-    if tty {
-        send_size(&mut stream);
-    }
-    protocol::write_frame(&mut stream, protocol::START, &[])?;
     let mut stdin_open = stdin;
     let mut buffer = Vec::new();
     let mut out = std::io::stdout();

@@ -29,6 +29,8 @@ fn options(flags: &ContainerFlags, rm: bool) -> ContainerOptions {
         tmpfs: flags.tmpfs.clone(),
         workdir: flags.workdir.clone(),
         user: flags.user.clone(),
+        group_add: flags.group_add.clone(),
+        ulimits: flags.ulimit.clone(),
         hostname: flags.hostname.clone(),
         entrypoint: flags.entrypoint.clone(),
         memory: flags.memory.clone(),
@@ -485,11 +487,7 @@ fn start_paused(engine: &Engine, id: &str, _verbosity: Verbosity) -> anyhow::Res
     narrate_launch(engine, id, init);
     trainer::created(engine, id, init);
     let mut stream = attach::connect(engine, id)?;
-    minibox::engine::shim::protocol::write_frame(
-        &mut stream,
-        minibox::engine::shim::protocol::START,
-        &[],
-    )?;
+    attach::start(&mut stream, false)?;
     drop(stream);
     trainer::running(engine, id, init);
     Ok(0)
@@ -510,8 +508,10 @@ fn foreground(
     if pause {
         trainer::created(engine, id, init);
     }
-    let stream = attach::connect(engine, id)?;
+    let mut stream = attach::connect(engine, id)?;
+    attach::start(&mut stream, tty)?;
     if pause {
+        // After START: what the host commands show is the running container.
         trainer::running(engine, id, init);
     }
     attach::run(engine, id, stream, stdin, tty, &signals)

@@ -15,32 +15,55 @@ use ch07_security::{Restrictions, SeccompChoice};
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// `--security-opt` values → chapter 07's flags.
-pub fn security_flags(record: &Record) -> Result<SecurityFlags> {
-    let host = &record.host_config;
-    let mut flags = SecurityFlags {
-        cap_drop: host.cap_drop.clone(),
-        cap_add: host.cap_add.clone(),
-        seccomp: SeccompChoice::Default,
-        no_new_privileges: false,
-        user: (!record.config.user.is_empty()).then(|| record.config.user.clone()),
-        group_add: Vec::new(),
-        ulimit: Vec::new(),
-        privileged: host.privileged,
-    };
-    for opt in &host.security_opt {
+/// `--security-opt` values: the seccomp profile and no-new-privileges.
+/// A value that says nothing clear is an error, never the default.
+pub fn security_opts(opts: &[String]) -> Result<(SeccompChoice, bool)> {
+    let mut seccomp = SeccompChoice::Default;
+    let mut no_new_privileges = false;
+    for opt in opts {
         let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), "true"));
-        match key {
-            "seccomp" => flags.seccomp = value.parse().unwrap_or(SeccompChoice::Default),
-            "no-new-privileges" => flags.no_new_privileges = value == "true",
+        let invalid = |what: &str| EngineError::Invalid(format!("--security-opt {opt:?}: {what}"));
+        match (key, value) {
+            ("seccomp", "" | "true") => {
+                return Err(invalid(
+                    "say which profile: seccomp=default, seccomp=unconfined or seccomp=/path/to/profile.json",
+                ))
+            }
+            ("seccomp", value) => {
+                seccomp = match value.parse::<SeccompChoice>() {
+                    Ok(choice) => choice,
+                    Err(never) => match never {},
+                }
+            }
+            ("no-new-privileges", "true") => no_new_privileges = true,
+            ("no-new-privileges", "false") => no_new_privileges = false,
+            ("no-new-privileges", _) => {
+                return Err(invalid("no-new-privileges takes true or false"))
+            }
             _ => {
-                return Err(EngineError::Invalid(format!(
-                    "--security-opt {opt:?}: only seccomp=PROFILE|unconfined and no-new-privileges are supported"
-                )))
+                return Err(invalid(
+                    "only seccomp=PROFILE|unconfined and no-new-privileges are supported",
+                ))
             }
         }
     }
-    Ok(flags)
+    Ok((seccomp, no_new_privileges))
+}
+
+/// The record's security settings → chapter 07's flags.
+pub fn security_flags(record: &Record) -> Result<SecurityFlags> {
+    let host = &record.host_config;
+    let (seccomp, no_new_privileges) = security_opts(&host.security_opt)?;
+    Ok(SecurityFlags {
+        cap_drop: host.cap_drop.clone(),
+        cap_add: host.cap_add.clone(),
+        seccomp,
+        no_new_privileges,
+        user: (!record.config.user.is_empty()).then(|| record.config.user.clone()),
+        group_add: host.group_add.clone(),
+        ulimit: host.ulimits.iter().map(|u| u.flag()).collect(),
+        privileged: host.privileged,
+    })
 }
 
 fn device_rule(rule: &DeviceRule) -> Value {
@@ -121,6 +144,11 @@ pub fn build(
             "ambient": cap_names(&caps.ambient)
         },
         "noNewPrivileges": r.no_new_privileges,
+        // --ulimit: setrlimit(2) in the container, by whichever runtime.
+        "rlimits": r.rlimits.iter().map(|l| json!({
+            "type": format!("RLIMIT_{}", ch07_security::rlimits::name_of(l.resource).to_uppercase()),
+            "soft": l.soft, "hard": l.hard,
+        })).collect::<Vec<_>>(),
     });
     let sys_options = if host.privileged {
         json!(["nosuid", "noexec", "nodev"])

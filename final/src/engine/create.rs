@@ -3,7 +3,7 @@
 //! name, its overlay directories prepared. Nothing runs yet.
 
 use super::error::{EngineError, Result};
-use super::record::{HostConfig, Record, RunConfig};
+use super::record::{HostConfig, Record, RunConfig, Ulimit};
 use super::runtime::{RuntimeKind, BUILTIN};
 use super::{ids, process, rootfs, volumes, Engine};
 use std::path::PathBuf;
@@ -20,6 +20,9 @@ pub struct ContainerOptions {
     pub tmpfs: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
+    /// `--group-add` (GIDs or names) and `--ulimit NAME=SOFT[:HARD]`.
+    pub group_add: Vec<String>,
+    pub ulimits: Vec<String>,
     pub hostname: Option<String>,
     pub entrypoint: Option<String>,
     pub memory: Option<String>,
@@ -98,15 +101,19 @@ impl Engine {
         if let Some(name) = &o.name {
             super::names::check(name)?;
         }
-        for opt in &o.security_opt {
-            let key = opt.split(['=', ':']).next().unwrap_or("");
-            if !matches!(key, "seccomp" | "no-new-privileges") {
-                return Err(EngineError::Invalid(format!(
-                    "--security-opt {opt:?}: only seccomp=PROFILE|unconfined and no-new-privileges are supported"
-                )));
-            }
+        let (seccomp, _) = super::bundle::security_opts(&o.security_opt)?;
+        if let (ch07_security::SeccompChoice::File(path), false) = (&seccomp, o.privileged) {
+            // Read and compiled now: a missing or bad profile fails here, naming the file.
+            ch07_security::Seccomp::from_file(path)?;
         }
         ch07_security::CapabilitySets::from_flags(&o.cap_add, &o.cap_drop)?;
+        let mut ulimits = Vec::new();
+        for text in &o.ulimits {
+            let limit = ch07_security::Rlimit::parse(text)?;
+            // A hard limit above ours needs CAP_SYS_RESOURCE: known now, not at start.
+            limit.check()?;
+            ulimits.push(Ulimit::from(limit));
+        }
 
         let image = self.image(&o.image, true)?;
         let image_config = image.config.config().clone().unwrap_or_default();
@@ -181,6 +188,8 @@ impl Engine {
                 cap_add: o.cap_add.clone(),
                 cap_drop: o.cap_drop.clone(),
                 security_opt: o.security_opt.clone(),
+                group_add: o.group_add.clone(),
+                ulimits,
                 privileged: o.privileged,
                 network_mode: network,
                 port_bindings: net.port_bindings,
@@ -193,11 +202,40 @@ impl Engine {
         };
         self.containers.add(&mut record, o.name.as_deref())?;
         let xattrs = self.store()?.unpack_options().whiteouts;
-        if let Err(err) = rootfs::prepare(&self.containers.paths(&id), &record.layers, xattrs) {
+        let prepared = rootfs::prepare(&self.containers.paths(&id), &record.layers, xattrs)
+            .and_then(|_| self.check_user(&record));
+        if let Err(err) = prepared {
             let _ = self.remove_files(&id);
             return Err(err);
         }
         Ok(record)
     }
     // ANCHOR_END: create
+
+    // ANCHOR: check_user
+    /// `-u` and `--group-add` name users and groups of the *image's*
+    /// /etc/passwd and /etc/group: looked up now, with the overlay mounted
+    /// for the moment it takes, so an unknown name fails `create` rather
+    /// than a later `start` (docker finds out only at start).
+    fn check_user(&self, record: &Record) -> Result<()> {
+        let user = &record.config.user;
+        let groups = &record.host_config.group_add;
+        if user.is_empty() && groups.is_empty() {
+            return Ok(());
+        }
+        let paths = self.containers.paths(&record.id);
+        // The marker `prepare` writes too: a concurrent `ps` must not take
+        // this mount for one a killed CLI left behind.
+        let marker = paths.dir.join("starting");
+        std::fs::write(&marker, std::process::id().to_string())
+            .map_err(EngineError::io("writing", &marker))?;
+        let resolved = rootfs::mount(&paths).and_then(|()| {
+            let user = (!user.is_empty()).then_some(user.as_str());
+            Ok(ch07_security::user::resolve(&paths.rootfs(), user, groups).map(drop)?)
+        });
+        let unmounted = rootfs::unmount(&paths);
+        let _ = std::fs::remove_file(&marker);
+        resolved.and(unmounted)
+    }
+    // ANCHOR_END: check_user
 }

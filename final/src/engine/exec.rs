@@ -62,8 +62,13 @@ impl Engine {
             process.set_env(Some(env));
         }
         if let Some(user) = &request.user {
-            // Looked up in the container's own /etc/passwd (the overlay is mounted).
-            let u = ch07_security::user::resolve(&paths.rootfs(), Some(user), &[])?;
+            // Looked up in the container's own /etc/passwd and /etc/group (the
+            // overlay is mounted); `--group-add` holds for exec too, as in docker.
+            let u = ch07_security::user::resolve(
+                &paths.rootfs(),
+                Some(user),
+                &record.host_config.group_add,
+            )?;
             let mut oci_user = process.user().clone();
             oci_user.set_uid(u.uid);
             oci_user.set_gid(u.gid);

@@ -43,6 +43,8 @@ pub fn container(engine: &Engine, record: &Record, state: &State) -> Value {
             "CapAdd": h.cap_add,
             "CapDrop": h.cap_drop,
             "SecurityOpt": h.security_opt,
+            "GroupAdd": h.group_add,
+            "Ulimits": h.ulimits,
             "NetworkMode": h.network_mode,
             "PortBindings": super::network::port_bindings(h),
             "Dns": h.dns,

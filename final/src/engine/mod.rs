@@ -143,9 +143,14 @@ impl Engine {
     /// Kills what is left, deletes the runtime's state, removes the cgroup
     /// and unmounts the overlay — each step fine if already done.
     fn cleanup_runtime(&self, record: &Record, state: &State) {
-        if let Ok(runtime) = self.runtime_client(record) {
-            let _ = runtime.kill(&record.id, Signal::SIGKILL, true);
-            let _ = runtime.delete(&record.id, true);
+        // The runtime knows the container from the shim's `create` to its
+        // `delete`; the shim is recorded over all of that time. After a
+        // finished shim's delete, a `kill --all` would only fail.
+        if state.runtime_may_know() {
+            if let Ok(runtime) = self.runtime_client(record) {
+                let _ = runtime.kill(&record.id, Signal::SIGKILL, true);
+                let _ = runtime.delete(&record.id, true);
+            }
         }
         if let Some(init) = state.init.filter(|p| p.is_alive()) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init.pid), Signal::SIGKILL);

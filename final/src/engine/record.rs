@@ -34,6 +34,33 @@ pub struct RunConfig {
     pub open_stdin: bool,
 }
 
+/// One `--ulimit NAME=SOFT[:HARD]`, as docker's HostConfig.Ulimits holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ulimit {
+    /// The short name: nofile, nproc, core…
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+impl From<ch07_security::Rlimit> for Ulimit {
+    fn from(limit: ch07_security::Rlimit) -> Ulimit {
+        Ulimit {
+            name: ch07_security::rlimits::name_of(limit.resource).to_string(),
+            soft: limit.soft,
+            hard: limit.hard,
+        }
+    }
+}
+
+impl Ulimit {
+    /// Back to the flag's text, for chapter 07's `SecurityFlags`.
+    pub fn flag(&self) -> String {
+        format!("{}={}:{}", self.name, self.soft, self.hard)
+    }
+}
+
 /// docker's `HostConfig`: limits and how it is isolated.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -51,6 +78,12 @@ pub struct HostConfig {
     pub cap_drop: Vec<String>,
     /// `--security-opt` values as given.
     pub security_opt: Vec<String>,
+    /// `--group-add`: GIDs or group names of the image's /etc/group, as given.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--ulimit`, checked and in docker's shape.
+    #[serde(default)]
+    pub ulimits: Vec<Ulimit>,
     pub privileged: bool,
     /// "bridge", "none" or "host".
     pub network_mode: String,
@@ -171,5 +204,12 @@ impl State {
 
     pub fn is_running(&self) -> bool {
         self.status == Status::Running
+    }
+
+    /// The OCI runtime may still hold state for the container: a shim is
+    /// recorded (it sets itself before `create` and clears itself after
+    /// `delete`), or the container is said to run.
+    pub fn runtime_may_know(&self) -> bool {
+        self.shim.is_some() || self.init.is_some() || self.is_running()
     }
 }
