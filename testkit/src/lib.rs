@@ -9,6 +9,7 @@
 
 pub mod bounded;
 pub mod broken_pipe;
+pub mod mounts;
 pub mod oci;
 pub mod propagation;
 pub mod registry;

@@ -91,14 +91,9 @@ impl SharedRoot {
             .unwrap_or_else(|e| panic!("reading the shared-root namespace's mountinfo: {e}"))
     }
 
-    /// Lines of the namespace's mount table that mention `path`.
+    /// The mount points at or below `path` in the namespace's mount table.
     pub fn mounts_under(&self, path: &Path) -> Vec<String> {
-        let needle = path.display().to_string();
-        self.mountinfo()
-            .lines()
-            .filter(|line| line.contains(&needle))
-            .map(str::to_string)
-            .collect()
+        crate::mounts::mounts_under_in(&self.mountinfo(), path)
     }
 
     /// True if "/" carries a `shared:N` tag in the namespace's mount table.

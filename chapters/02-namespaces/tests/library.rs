@@ -8,6 +8,7 @@ use ch01_chroot::{Exit, Narrator};
 use ch02_namespaces::{
     spawn, ContainerSpec, HookError, Hooks, NamespaceError, Namespaces, NoHooks,
 };
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::Rootfs;
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
@@ -136,8 +137,7 @@ fn prepare_rootfs_chooses_the_new_root() {
     let given = Rootfs::busybox();
     let other = Rootfs::busybox();
     std::fs::write(other.path().join("which"), "other").unwrap_or_else(|e| panic!("{e}"));
-    let needle = other.path().display().to_string();
-    let mounts_before = count_host_mounts(&needle);
+    let mounts_before = mounts_under(other.path());
     let spec = spec(given.path(), "test \"$(cat /which)\" = other");
     let exit = ch02_namespaces::run(
         &spec,
@@ -147,18 +147,10 @@ fn prepare_rootfs_chooses_the_new_root() {
     .unwrap_or_else(|e| panic!("run: {e}"));
     assert_eq!(exit, Exit::Code(0), "the command ran in the hook's root");
     assert_eq!(
-        count_host_mounts(&needle),
+        mounts_under(other.path()),
         mounts_before,
         "the hook's mount did not leak"
     );
-}
-
-fn count_host_mounts(needle: &str) -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(needle))
-        .count()
 }
 
 /// Forgets to make the new root a mount point.

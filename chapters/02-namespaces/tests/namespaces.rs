@@ -3,6 +3,7 @@
 mod common;
 
 use common::{run_in, stdout_of, Running};
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::{require_root, Rootfs};
 
 fn host_hostname() -> String {
@@ -93,7 +94,7 @@ fn mount_namespace_has_its_own_table_and_nothing_leaks() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let before = common::host_mounts_under(rootfs.path());
+    let before = mounts_under(rootfs.path());
     let inside = stdout_of(
         rootfs.path(),
         &["--mount"],
@@ -105,7 +106,7 @@ fn mount_namespace_has_its_own_table_and_nothing_leaks() {
         "a short table of our own: {inside}"
     );
     assert_eq!(
-        common::host_mounts_under(rootfs.path()),
+        mounts_under(rootfs.path()),
         before,
         "no mount under the rootfs may leak to the host"
     );

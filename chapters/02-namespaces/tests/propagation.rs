@@ -10,6 +10,7 @@ mod common;
 
 use common::{command_in, entries};
 use minibox_testkit::bounded::output_within;
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::{require_root, text, Rootfs};
 use nix::mount::{mount, MsFlags};
@@ -63,7 +64,7 @@ fn the_leak_check_can_fail_here() {
         "a mount made in a child namespace must propagate back under an rshared \"/\""
     );
     // And it stayed in the test's namespace: the real host saw nothing.
-    assert!(common::host_mounts_under(target.path()).is_empty());
+    assert!(mounts_under(target.path()).is_empty());
 }
 
 #[test]
@@ -94,7 +95,7 @@ fn no_mount_leaks_under_a_shared_root() {
         );
         assert!(out.status.success(), "{flags:?}: {stdout}{stderr}");
     }
-    assert!(common::host_mounts_under(rootfs.path()).is_empty());
+    assert!(mounts_under(rootfs.path()).is_empty());
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod common;
 
 use common::{command_in, entries};
 use minibox_testkit::bounded::output_within;
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::{require_root, text, Rootfs};
 use nix::sys::signal::{kill, Signal};
@@ -160,14 +161,8 @@ fn race(name: &str, flags: &[&str]) {
         mounts_before,
         "{name} {flags:?}: a mount leaked"
     );
-    assert!(
-        common::host_mounts_under(rootfs.path()).is_empty(),
-        "{name} {flags:?}"
-    );
-    assert!(
-        common::host_mounts_under(outside.path()).is_empty(),
-        "{name} {flags:?}"
-    );
+    assert!(mounts_under(rootfs.path()).is_empty(), "{name} {flags:?}");
+    assert!(mounts_under(outside.path()).is_empty(), "{name} {flags:?}");
 }
 
 #[test]

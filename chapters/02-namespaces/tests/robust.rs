@@ -4,8 +4,9 @@
 
 mod common;
 
-use common::{host_mounts_under, BIN};
+use common::BIN;
 use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::supervisor::{assert_stop_signals_passed_on, Supervisor};
 use minibox_testkit::{require_root, Rootfs};
 use std::process::Command;
@@ -21,7 +22,7 @@ fn a_closed_stderr_ends_narration_not_the_run() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let before = host_mounts_under(rootfs.path());
+    let before = mounts_under(rootfs.path());
     for flags in [&["--pid"][..], &["--all"][..], &["--mount", "-v"][..]] {
         // Closed before the first line, in the parent's lines, in the
         // child's and init's (inside the container), and at the very end.
@@ -33,7 +34,7 @@ fn a_closed_stderr_ends_narration_not_the_run() {
                 &format!("{flags:?}"),
             );
             assert_eq!(run.other, "out\n", "the command's stdout is intact");
-            assert_eq!(host_mounts_under(rootfs.path()), before, "no mount left");
+            assert_eq!(mounts_under(rootfs.path()), before, "no mount left");
         }
     }
 }

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{run_in, stdout_of};
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::{require_root, unique_name, Rootfs};
 
 #[test]
@@ -110,14 +111,10 @@ fn no_mount_leaks_to_the_host_after_exit() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let before = common::host_mounts_under(rootfs.path());
+    let before = mounts_under(rootfs.path());
     for flags in [&["--mount"][..], &["--all"][..], &["--pid", "--net"][..]] {
         stdout_of(rootfs.path(), flags, "mount -t tmpfs t /tmp; true");
-        assert_eq!(
-            common::host_mounts_under(rootfs.path()),
-            before,
-            "{flags:?}"
-        );
+        assert_eq!(mounts_under(rootfs.path()), before, "{flags:?}");
     }
     // The proc/dev/sys mount points in the rootfs are still empty directories.
     for dir in ["proc", "dev", "sys", "tmp"] {

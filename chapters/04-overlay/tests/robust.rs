@@ -18,7 +18,7 @@ fn a_closed_stderr_ends_narration_and_nothing_is_left() {
         return;
     }
     let layers = Layers::new();
-    let before = mount_table();
+    let shared = SharedRoot::new();
     for (flags, lines) in [
         (&[][..], 0),
         (&[][..], 2),
@@ -28,7 +28,7 @@ fn a_closed_stderr_ends_narration_and_nothing_is_left() {
         (&["--many", "2"][..], 12),
     ] {
         let name = unique_name("ch04-epipe");
-        let mut cmd = layers.command();
+        let mut cmd = layers.command_in(&shared);
         cmd.env("NO_COLOR", "1")
             .args(["--name", &name])
             .args(flags)
@@ -45,8 +45,12 @@ fn a_closed_stderr_ends_narration_and_nothing_is_left() {
             .chain(cgroup_dirs_named(&format!("{name}-1-{}", run.pid)))
             .collect();
         assert_eq!(leaked, Vec::<PathBuf>::new(), "{flags:?}");
+        assert_eq!(
+            layers.mounts_in(&shared),
+            Vec::<String>::new(),
+            "{flags:?}: a mount was left"
+        );
     }
-    assert_eq!(mount_table(), before, "no mount left");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use minibox_testkit::bounded::output_within;
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::{require_root, Rootfs};
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -26,11 +27,14 @@ fn seal_dirs() -> BTreeSet<String> {
     dirs
 }
 
-fn overlay_mounts() -> usize {
+/// The overlay views in the mount table: overlays with a `minibox-seal-`
+/// layer. Other overlays (other tests' containers) come and go meanwhile.
+fn seal_mounts() -> usize {
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains(" - overlay "))
+        .filter_map(|l| l.split_once(" - overlay "))
+        .filter(|(_, options)| options.contains("minibox-seal-"))
         .count()
 }
 
@@ -40,7 +44,7 @@ fn sealing_leaves_no_directory_and_no_mount() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let (dirs_before, mounts_before) = (seal_dirs(), overlay_mounts());
+    let (dirs_before, mounts_before) = (seal_dirs(), seal_mounts());
     for sealed in ["", "copy"] {
         let mut cmd = Command::new(BIN);
         cmd.env("MINIBOX_SEALED_EXE", sealed)
@@ -60,5 +64,7 @@ fn sealing_leaves_no_directory_and_no_mount() {
     std::thread::sleep(Duration::from_millis(500));
     let left: Vec<_> = seal_dirs().difference(&dirs_before).cloned().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
-    assert_eq!(overlay_mounts(), mounts_before, "an overlay mount appeared");
+    assert_eq!(seal_mounts(), mounts_before, "an overlay view was mounted");
+    let mounts = mounts_under(rootfs.path());
+    assert!(mounts.is_empty(), "mounts left on the rootfs: {mounts:?}");
 }

@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::{require_root, unique_name};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -537,10 +538,10 @@ fn refused(change: impl FnOnce(&mut Value, &Path), expect_in_error: &str) {
         "one error, said once: {err}"
     );
     assert_nothing_left(&root, &id);
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let mounts = mounts_under(bundle.path());
     assert!(
-        !mounts.contains(&bundle.path().display().to_string()),
-        "no mount of the bundle on the host"
+        mounts.is_empty(),
+        "no mount of the bundle on the host: {mounts:?}"
     );
 }
 

@@ -15,6 +15,7 @@ mod image;
 
 use common::*;
 use minibox_testkit::bounded::output_within;
+use minibox_testkit::mounts::mounts_under;
 use minibox_testkit::{require_root, require_tool, Rootfs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -104,13 +105,9 @@ impl Drop for Containerd {
         );
         let _ = minibox_testkit::bounded::wait_within(&mut self.daemon, LIMIT, "containerd");
         // Snapshots are mounted only while a task runs; make sure before removing the directory.
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        for line in mounts.lines() {
-            if let Some(target) = line.split(' ').nth(4) {
-                if target.starts_with(&self.dir.path().display().to_string()) {
-                    let _ = nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH);
-                }
-            }
+        // The last mounted first: a mount below another goes before it.
+        for target in mounts_under(self.dir.path()).iter().rev() {
+            let _ = nix::mount::umount2(target.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
     }
 }

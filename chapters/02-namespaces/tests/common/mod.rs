@@ -122,17 +122,6 @@ impl Drop for Running {
     }
 }
 
-/// Lines of the host's mountinfo that mention `path`.
-pub fn host_mounts_under(path: &Path) -> Vec<String> {
-    let needle = path.display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Like [`command`], but started inside `ns`: a mount namespace with an
 /// rshared "/", where a mount that leaks from the container shows up.
 pub fn command_in(

@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 // (SIGTERM, then SIGKILL to it and its container inits) and the test fails.
 #[allow(unused_imports)] // each test binary uses a different subset
 pub use minibox_testkit::bounded::{collect_within, output_within, stop, wait_within, DEADLINE};
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use minibox_testkit::mounts::mounts_under;
+pub use minibox_testkit::propagation::SharedRoot;
 pub use minibox_testkit::{require_root, text, Rootfs};
 
 /// The busybox rootfs (the bottom layer), an empty layer above it for the test
@@ -45,11 +48,29 @@ impl Layers {
 
     /// `ch04-overlay --state-dir S --layer ROOTFS --layer EXTRA ARGS…`
     pub fn command(&self) -> Command {
-        let mut cmd = ch04();
+        self.on_layers(ch04())
+    }
+
+    /// Like [`Layers::command`], but started in `ns`: a mount namespace with
+    /// an rshared "/", where a mount that leaks from the container shows up.
+    pub fn command_in(&self, ns: &SharedRoot) -> Command {
+        self.on_layers(ns.command(env!("CARGO_BIN_EXE_ch04-overlay")))
+    }
+
+    fn on_layers(&self, mut cmd: Command) -> Command {
         cmd.arg("--state-dir").arg(self.state.path());
         cmd.arg("--layer").arg(self.rootfs.path());
         cmd.arg("--layer").arg(self.extra.path());
         cmd
+    }
+
+    /// The mounts in `ns` on the directories a run mounts on or below (the
+    /// state directory and both layers): what a run started there left.
+    pub fn mounts_in(&self, ns: &SharedRoot) -> Vec<String> {
+        [self.state.path(), self.rootfs.path(), self.extra.path()]
+            .into_iter()
+            .flat_map(|dir| ns.mounts_under(dir))
+            .collect()
     }
 
     /// Runs CMD (after `--`) on the two layers; stopped after [`DEADLINE`].
@@ -92,28 +113,6 @@ pub fn assert_exit(output: &Output, code: i32) {
         "exit status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
-}
-
-/// The lines of our mount table that mention `path`.
-pub fn mounts_under(path: &Path) -> Vec<String> {
-    let needle = path.to_string_lossy().into_owned();
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .map(String::from)
-        .collect()
-}
-
-/// The whole mount table, minus the per-line mount IDs that churn.
-pub fn mount_table() -> Vec<String> {
-    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split(' ').skip(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    lines.sort();
-    lines
 }
 
 pub fn read(path: &Path) -> String {
