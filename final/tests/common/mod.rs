@@ -172,8 +172,7 @@ pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool
 }
 
 pub fn no_mounts_under(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    !info.contains(&path.display().to_string())
+    minibox_testkit::mounts::mounts_under(path).is_empty()
 }
 
 /// Reads a child's pipe on a thread; what came so far is in the string.
