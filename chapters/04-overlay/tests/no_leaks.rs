@@ -117,13 +117,14 @@ fn sigterm_to_the_supervisor_stops_the_container_and_cleans_up() {
         Duration::from_secs(25),
         "the supervisor after SIGTERM",
     );
+    // The leak first: a run that leaks its overlay also fails to clean up.
+    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new());
     assert_eq!(
         status.code(),
         Some(128 + 15),
         "sleep died of the forwarded SIGTERM"
     );
     assert!(layers.kept().is_empty(), "{:?}", layers.kept());
-    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new());
 }
 
 #[test]
@@ -169,7 +170,7 @@ fn a_sigterm_during_start_up_still_stops_the_container() {
         "a container told to stop during start-up",
     );
     let log = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new(), "{log}");
     assert_eq!(status.code(), Some(128 + 15), "stderr:\n{log}");
     assert!(layers.kept().is_empty(), "{:?}", layers.kept());
-    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new());
 }
