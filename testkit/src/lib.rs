@@ -195,7 +195,22 @@ pub fn elf_needing(interpreter: &str) -> Vec<u8> {
 /// A chapter binary run on `rootfs`: `BINARY [FLAGS…] --rootfs ROOTFS -- ARGV…`,
 /// without colour (tests read the text). Every chapter's tests start here.
 pub fn chapter_command(binary: &str, rootfs: &Path, flags: &[&str], argv: &[&str]) -> Command {
-    let mut cmd = Command::new(binary);
+    chapter_args(Command::new(binary), rootfs, flags, argv)
+}
+
+/// Like [`chapter_command`], but started in `ns`: a mount namespace with an
+/// rshared "/", where a mount that leaks from the container shows up.
+pub fn chapter_command_in(
+    ns: &propagation::SharedRoot,
+    binary: &str,
+    rootfs: &Path,
+    flags: &[&str],
+    argv: &[&str],
+) -> Command {
+    chapter_args(ns.command(binary), rootfs, flags, argv)
+}
+
+fn chapter_args(mut cmd: Command, rootfs: &Path, flags: &[&str], argv: &[&str]) -> Command {
     cmd.env("NO_COLOR", "1")
         .arg("--rootfs")
         .arg(rootfs)

@@ -8,12 +8,15 @@ use ch01_chroot::{Exit, Narrator};
 use ch02_namespaces::{
     spawn, ContainerSpec, HookError, Hooks, NamespaceError, Namespaces, NoHooks,
 };
-use minibox_testkit::mounts::mounts_under;
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::Rootfs;
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
+use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use std::fs::File;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -137,20 +140,43 @@ fn prepare_rootfs_chooses_the_new_root() {
     let given = Rootfs::busybox();
     let other = Rootfs::busybox();
     std::fs::write(other.path().join("which"), "other").unwrap_or_else(|e| panic!("{e}"));
-    let mounts_before = mounts_under(other.path());
+    // Where a leak can show: a mount namespace with an rshared "/".
+    let ns = SharedRoot::new();
+    let mounts_before = ns.mounts_under(other.path());
     let spec = spec(given.path(), "test \"$(cat /which)\" = other");
-    let exit = ch02_namespaces::run(
-        &spec,
-        &mut OtherRoot(other.path().into()),
-        &Narrator::silent(),
-    )
-    .unwrap_or_else(|e| panic!("run: {e}"));
-    assert_eq!(exit, Exit::Code(0), "the command ran in the hook's root");
+    let run = inside(&ns, || {
+        ch02_namespaces::run(
+            &spec,
+            &mut OtherRoot(other.path().into()),
+            &Narrator::silent(),
+        )
+    });
+    // The leak first: a container that leaks may fail as well.
     assert_eq!(
-        mounts_under(other.path()),
+        ns.mounts_under(other.path()),
         mounts_before,
         "the hook's mount did not leak"
     );
+    let exit = run.unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(exit, Exit::Code(0), "the command ran in the hook's root");
+}
+
+/// Runs `f` with this process in `ns`, then puts it back in its own mount
+/// namespace and directory: a container spawned in `f` is cloned from here,
+/// so its mount namespace starts as a copy of `ns`.
+fn inside<T>(ns: &SharedRoot, f: impl FnOnce() -> T) -> T {
+    let home = File::open("/proc/self/ns/mnt")
+        .unwrap_or_else(|e| panic!("opening our mount namespace: {e}"));
+    let cwd = std::env::current_dir().unwrap_or_else(|e| panic!("current_dir: {e}"));
+    // Allowed because no other thread shares our filesystem attributes (harness = false).
+    setns(ns.ns_fd(), CloneFlags::CLONE_NEWNS)
+        .unwrap_or_else(|e| panic!("setns into the shared-root namespace: {e}"));
+    let result = f();
+    setns(home.as_fd(), CloneFlags::CLONE_NEWNS)
+        .unwrap_or_else(|e| panic!("setns back into our mount namespace: {e}"));
+    // setns(CLONE_NEWNS) moved us to the namespace's "/".
+    std::env::set_current_dir(&cwd).unwrap_or_else(|e| panic!("chdir {}: {e}", cwd.display()));
+    result
 }
 
 /// Forgets to make the new root a mount point.

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{run_in, stdout_of, Running};
-use minibox_testkit::mounts::mounts_under;
+use common::{run_in, stdout_in, stdout_of, Running};
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::{require_root, Rootfs};
 
 fn host_hostname() -> String {
@@ -94,8 +94,11 @@ fn mount_namespace_has_its_own_table_and_nothing_leaks() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let before = mounts_under(rootfs.path());
-    let inside = stdout_of(
+    // Run where a leak can show: a mount namespace with an rshared "/".
+    let ns = SharedRoot::new();
+    let before = ns.mounts_under(rootfs.path());
+    let inside = stdout_in(
+        &ns,
         rootfs.path(),
         &["--mount"],
         "mkdir -p /mnt && mount -t tmpfs inside /mnt && echo x > /mnt/f && cat /proc/self/mountinfo",
@@ -106,7 +109,7 @@ fn mount_namespace_has_its_own_table_and_nothing_leaks() {
         "a short table of our own: {inside}"
     );
     assert_eq!(
-        mounts_under(rootfs.path()),
+        ns.mounts_under(rootfs.path()),
         before,
         "no mount under the rootfs may leak to the host"
     );

@@ -96,6 +96,13 @@ fn no_mount_leaks_under_a_shared_root() {
         assert!(out.status.success(), "{flags:?}: {stdout}{stderr}");
     }
     assert!(mounts_under(rootfs.path()).is_empty());
+    // The proc/dev/sys mount points in the rootfs are still empty directories.
+    for dir in ["proc", "dev", "sys", "tmp"] {
+        let entries = std::fs::read_dir(rootfs.path().join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(entries, 0, "{dir} is empty on the host");
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use common::BIN;
 use minibox_testkit::broken_pipe::{closed_stderr_keeps_exit_code, yes_dies_of_sigpipe};
-use minibox_testkit::mounts::mounts_under;
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::supervisor::{assert_stop_signals_passed_on, Supervisor};
 use minibox_testkit::{require_root, Rootfs};
 use std::process::Command;
@@ -22,19 +22,23 @@ fn a_closed_stderr_ends_narration_not_the_run() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let before = mounts_under(rootfs.path());
+    // Run where a leak can show: a mount namespace with an rshared "/".
+    let ns = SharedRoot::new();
+    let before = ns.mounts_under(rootfs.path());
     for flags in [&["--pid"][..], &["--all"][..], &["--mount", "-v"][..]] {
         // Closed before the first line, in the parent's lines, in the
         // child's and init's (inside the container), and at the very end.
         for lines in [0, 1, 3, 6, 10, 16, 24] {
-            let run = closed_stderr_keeps_exit_code(
-                &mut ch02(&rootfs, flags, &["sh", "-c", "echo out; exit 7"]),
-                lines,
-                7,
-                &format!("{flags:?}"),
+            let mut cmd = minibox_testkit::chapter_command_in(
+                &ns,
+                BIN,
+                rootfs.path(),
+                flags,
+                &["sh", "-c", "echo out; exit 7"],
             );
+            let run = closed_stderr_keeps_exit_code(&mut cmd, lines, 7, &format!("{flags:?}"));
             assert_eq!(run.other, "out\n", "the command's stdout is intact");
-            assert_eq!(mounts_under(rootfs.path()), before, "no mount left");
+            assert_eq!(ns.mounts_under(rootfs.path()), before, "no mount left");
         }
     }
 }

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
+use minibox_testkit::session::without_terminal;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,9 +86,10 @@ fn sigterm_to_the_supervisor_stops_the_container_and_cleans_up() {
         return;
     }
     let layers = Layers::new();
+    let shared = SharedRoot::new();
     // The command says when it runs; only then do we signal.
     let mut child = layers
-        .command()
+        .command_in(&shared)
         .args([
             "-q",
             "--",
@@ -116,13 +117,14 @@ fn sigterm_to_the_supervisor_stops_the_container_and_cleans_up() {
         Duration::from_secs(25),
         "the supervisor after SIGTERM",
     );
+    // The leak first: a run that leaks its overlay also fails to clean up.
+    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new());
     assert_eq!(
         status.code(),
         Some(128 + 15),
         "sleep died of the forwarded SIGTERM"
     );
     assert!(layers.kept().is_empty(), "{:?}", layers.kept());
-    assert!(mounts_under(layers.state.path()).is_empty());
 }
 
 #[test]
@@ -131,24 +133,20 @@ fn a_sigterm_during_start_up_still_stops_the_container() {
         return;
     }
     let layers = Layers::new();
+    let shared = SharedRoot::new();
     // --pause holds the container's init inside its setup (after the overlay
     // mount, before pivot_root and the command): the supervisor already knows
     // its PID, but the init does not handle signals yet.
-    let mut cmd = layers.command();
+    let mut cmd = layers.command_in(&shared);
     cmd.args(["--pause", "--", "sh", "-c", "exec sleep 30"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // Safety: setsid(2) is async-signal-safe. No controlling terminal, so
-    // the trainer's pause reads our pipe, not the developer's /dev/tty.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(drop)
-                .map_err(std::io::Error::from)
-        })
-    };
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    // No controlling terminal: the trainer's pause reads our pipe, not the
+    // developer's /dev/tty.
+    let mut child = without_terminal(&mut cmd)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
     let stderr = watch(child.stderr.take());
     wait_for_text(&mut child, &stderr, "Press Enter");
     let supervisor = Pid::from_raw(child.id() as i32);
@@ -172,7 +170,7 @@ fn a_sigterm_during_start_up_still_stops_the_container() {
         "a container told to stop during start-up",
     );
     let log = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new(), "{log}");
     assert_eq!(status.code(), Some(128 + 15), "stderr:\n{log}");
     assert!(layers.kept().is_empty(), "{:?}", layers.kept());
-    assert!(mounts_under(layers.state.path()).is_empty());
 }

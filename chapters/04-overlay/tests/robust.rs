@@ -77,8 +77,9 @@ fn kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers() {
         return;
     }
     let layers = Layers::new();
+    let shared = SharedRoot::new();
     let name = unique_name("ch04-kill9");
-    let mut cmd = layers.command();
+    let mut cmd = layers.command_in(&shared);
     cmd.args([
         "--name", &name, "--memory", "32M", "-q", "--", "sleep", "30",
     ]);
@@ -94,15 +95,16 @@ fn kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers() {
     let left = layers.kept();
     assert_eq!(left.len(), 1, "the writable layer stays: {left:?}");
     assert!(!cgroup_dirs_named(&cgroup).is_empty(), "the cgroup stays");
-    assert!(
-        mounts_under(layers.state.path()).is_empty(),
+    assert_eq!(
+        layers.mounts_in(&shared),
+        Vec::<String>::new(),
         "no mount stays"
     );
 
     // The next run sweeps them (a cgroup only once it is a few seconds old:
     // a program that takes no lock may be about to move a process in).
     std::thread::sleep(ch03_cgroups::stale::SWEEP_GRACE);
-    let output = layers.run(&["--memory", "32M"], &["true"]);
+    let output = layers.run_in(&shared, &["--memory", "32M"], &["true"]);
     assert_exit(&output, 0);
     let (_, stderr) = text(&output);
     assert!(
@@ -114,6 +116,7 @@ fn kill_9_takes_the_container_along_and_the_next_run_removes_its_leftovers() {
     );
     assert!(layers.kept().is_empty(), "{:?}", layers.kept());
     assert_eq!(cgroup_dirs_named(&cgroup), Vec::<PathBuf>::new());
+    assert_eq!(layers.mounts_in(&shared), Vec::<String>::new());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use minibox_testkit::mounts::mounts_under;
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::{require_root, unique_name};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -522,7 +522,9 @@ fn refused(change: impl FnOnce(&mut Value, &Path), expect_in_error: &str) {
     change(&mut bundle.config, &dir);
     let id = unique_name("bad");
     let logs = tempfile::tempdir().expect("tempdir");
-    let out = root.create(&bundle, &id, logs.path());
+    // Where a leak can show: a mount namespace with an rshared "/".
+    let shared = SharedRoot::new();
+    let out = root.create_in(&shared, &bundle, &id, logs.path());
     assert!(
         !out.status.success(),
         "create should fail ({expect_in_error})"
@@ -538,7 +540,9 @@ fn refused(change: impl FnOnce(&mut Value, &Path), expect_in_error: &str) {
         "one error, said once: {err}"
     );
     assert_nothing_left(&root, &id);
-    let mounts = mounts_under(bundle.path());
+    // The rootfs is a symlink out of the bundle: its own mounts are listed under its real path.
+    let mounts = [bundle.path(), &bundle.rootfs()].map(|dir| shared.mounts_under(dir));
+    let mounts = mounts.concat();
     assert!(
         mounts.is_empty(),
         "no mount of the bundle on the host: {mounts:?}"

@@ -27,7 +27,22 @@ pub fn command(rootfs: &Path, flags: &[&str], argv: &[&str]) -> Command {
 
 /// Runs and returns stdout, panicking with both streams unless it exited 0.
 pub fn stdout_of(rootfs: &Path, flags: &[&str], script: &str) -> String {
-    let out = run_in(rootfs, flags, script);
+    succeeded(run_in(rootfs, flags, script), flags, script)
+}
+
+/// Like [`stdout_of`], but started inside `ns` (see [`command_in`]).
+pub fn stdout_in(
+    ns: &minibox_testkit::propagation::SharedRoot,
+    rootfs: &Path,
+    flags: &[&str],
+    script: &str,
+) -> String {
+    let mut cmd = command_in(ns, rootfs, flags, &["sh", "-c", script]);
+    succeeded(minibox_testkit::run(&mut cmd), flags, script)
+}
+
+/// stdout of a run of `script`, panicking with both streams unless it exited 0.
+fn succeeded(out: Output, flags: &[&str], script: &str) -> String {
     let (stdout, stderr) = minibox_testkit::text(&out);
     assert!(
         out.status.success(),

@@ -9,8 +9,6 @@ use std::process::{Command, Output};
 // (SIGTERM, then SIGKILL to it and its container inits) and the test fails.
 #[allow(unused_imports)] // each test binary uses a different subset
 pub use minibox_testkit::bounded::{collect_within, output_within, stop, wait_within, DEADLINE};
-#[allow(unused_imports)] // each test binary uses a different subset
-pub use minibox_testkit::mounts::mounts_under;
 pub use minibox_testkit::propagation::SharedRoot;
 pub use minibox_testkit::{require_root, text, Rootfs};
 
@@ -76,6 +74,13 @@ impl Layers {
     /// Runs CMD (after `--`) on the two layers; stopped after [`DEADLINE`].
     pub fn run(&self, options: &[&str], argv: &[&str]) -> Output {
         let mut cmd = self.command();
+        cmd.args(options).arg("--").args(argv);
+        output_within(&mut cmd, DEADLINE)
+    }
+
+    /// Like [`Layers::run`], but started in `ns` (see [`Layers::command_in`]).
+    pub fn run_in(&self, ns: &SharedRoot, options: &[&str], argv: &[&str]) -> Output {
+        let mut cmd = self.command_in(ns);
         cmd.args(options).arg("--").args(argv);
         output_within(&mut cmd, DEADLINE)
     }

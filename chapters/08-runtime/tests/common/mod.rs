@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used)]
 
 use minibox_testkit::bounded::output_within;
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::Rootfs;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -93,10 +94,21 @@ impl Root {
     /// `create`: the container inherits create's stdio, so it gets files
     /// (out, err in `logs`), never pipes a test would wait on.
     pub fn create(&self, bundle: &Bundle, id: &str, logs: &Path) -> Output {
+        self.create_with(self.cmd(), bundle, id, logs)
+    }
+
+    /// Like [`Root::create`], but the runtime runs in `ns`: a mount namespace
+    /// with an rshared "/", where a mount that leaks from the container shows up.
+    pub fn create_in(&self, ns: &SharedRoot, bundle: &Bundle, id: &str, logs: &Path) -> Output {
+        let mut cmd = ns.command(runtime_bin());
+        cmd.arg("--root").arg(self.dir.path());
+        self.create_with(cmd, bundle, id, logs)
+    }
+
+    fn create_with(&self, mut cmd: Command, bundle: &Bundle, id: &str, logs: &Path) -> Output {
         bundle.write();
         let out = std::fs::File::create(logs.join(format!("{id}.out"))).expect("out file");
         let err = std::fs::File::create(logs.join(format!("{id}.err"))).expect("err file");
-        let mut cmd = self.cmd();
         cmd.args(["create", "--bundle"])
             .arg(bundle.path())
             .args(["--pid-file"])
