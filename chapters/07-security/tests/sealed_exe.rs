@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use minibox_testkit::bounded::output_within;
-use minibox_testkit::mounts::mounts_under;
+use minibox_testkit::propagation::SharedRoot;
 use minibox_testkit::{require_root, Rootfs};
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ch07-security");
@@ -29,9 +28,8 @@ fn seal_dirs() -> BTreeSet<String> {
 
 /// The overlay views in the mount table: overlays with a `minibox-seal-`
 /// layer. Other overlays (other tests' containers) come and go meanwhile.
-fn seal_mounts() -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
+fn seal_mounts(mountinfo: &str) -> usize {
+    mountinfo
         .lines()
         .filter_map(|l| l.split_once(" - overlay "))
         .filter(|(_, options)| options.contains("minibox-seal-"))
@@ -44,9 +42,12 @@ fn sealing_leaves_no_directory_and_no_mount() {
         return;
     }
     let rootfs = Rootfs::busybox();
-    let (dirs_before, mounts_before) = (seal_dirs(), seal_mounts());
+    // Under an rshared "/" of the test's own: "/" is private on some hosts,
+    // and there a mount made in the container's namespace would never show.
+    let ns = SharedRoot::new();
+    let (dirs_before, mounts_before) = (seal_dirs(), seal_mounts(&ns.mountinfo()));
     for sealed in ["", "copy"] {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = ns.command(BIN);
         cmd.env("MINIBOX_SEALED_EXE", sealed)
             .arg("-q")
             .arg("--rootfs")
@@ -64,7 +65,11 @@ fn sealing_leaves_no_directory_and_no_mount() {
     std::thread::sleep(Duration::from_millis(500));
     let left: Vec<_> = seal_dirs().difference(&dirs_before).cloned().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
-    assert_eq!(seal_mounts(), mounts_before, "an overlay view was mounted");
-    let mounts = mounts_under(rootfs.path());
+    assert_eq!(
+        seal_mounts(&ns.mountinfo()),
+        mounts_before,
+        "an overlay view was mounted"
+    );
+    let mounts = ns.mounts_under(rootfs.path());
     assert!(mounts.is_empty(), "mounts left on the rootfs: {mounts:?}");
 }
