@@ -77,7 +77,7 @@ impl Hooks for OciHooks<'_> {
     }
     // ANCHOR_END: child_created
 
-    // ANCHOR: prepare_rootfs
+    // ANCHOR: prepare_rootfs_mounts
     fn prepare_rootfs(&self, rootfs: &Path) -> Result<PathBuf, HookError> {
         let root = ch02_namespaces::hooks::bind_rootfs(rootfs)?;
         // Opened after the bind: the descriptor is the root of the new mount.
@@ -103,6 +103,8 @@ impl Hooks for OciHooks<'_> {
                 "a mount of config.json, its target resolved inside the rootfs, mounted through /proc/self/fd/N",
             );
         }
+        // ANCHOR_END: prepare_rootfs_mounts
+        // ANCHOR: prepare_rootfs_devices
         self.narrator.syscall(
             "mknodat(/dev/null, zero, full, random, urandom, tty) + links",
             "the devices every OCI container gets, and linux.devices",
@@ -132,7 +134,7 @@ impl Hooks for OciHooks<'_> {
         }
         Ok(root)
     }
-    // ANCHOR_END: prepare_rootfs
+    // ANCHOR_END: prepare_rootfs_devices
 
     // ANCHOR: before_exec
     fn before_exec(&self) -> Result<(), HookError> {

@@ -71,7 +71,7 @@ pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFail
             .map_err(|e| (done.display().to_string(), e))
     };
     let mut here = reopen(&done)?;
-    // ANCHOR: mkdir_in_root
+    // ANCHOR: mkdir_in_root_look
     while let Some(name) = left.pop_front() {
         if name == ".." {
             done.pop();
@@ -99,6 +99,8 @@ pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFail
                 left.push_front(name);
             }
             Err(e) => return Err((shown(), e)),
+            // ANCHOR_END: mkdir_in_root_look
+            // ANCHOR: mkdir_in_root_follow
             Ok(fd) => {
                 let kind = nix::sys::stat::fstat(&fd)
                     .map_err(|e| (shown(), e))?
@@ -128,7 +130,7 @@ pub fn mkdir_all_in(root: &OwnedFd, inside: &Path) -> Result<OwnedFd, InRootFail
             }
         }
     }
-    // ANCHOR_END: mkdir_in_root
+    // ANCHOR_END: mkdir_in_root_follow
     Ok(here)
 }
 

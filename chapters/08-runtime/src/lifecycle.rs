@@ -182,7 +182,7 @@ impl Runtime {
     }
     // ANCHOR_END: create
 
-    // ANCHOR: start
+    // ANCHOR: start_release
     /// `start`: opens the exec FIFO; the container's program runs.
     pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
         let lock = self.store.lock(id)?;
@@ -211,6 +211,8 @@ impl Runtime {
             "open(exec.fifo, O_RDONLY)",
             "the container's program goes on to execve",
         );
+        // ANCHOR_END: start_release
+        // ANCHOR: start_running
         let _ = std::fs::remove_file(&fifo);
         saved.status = "running".into();
         self.store.save(&saved)?;
@@ -227,7 +229,7 @@ impl Runtime {
         }
         Ok(())
     }
-    // ANCHOR_END: start
+    // ANCHOR_END: start_running
 
     /// `run`: create, start, wait, delete — one process that stays the
     /// container's parent and forwards the signals it gets.
@@ -302,7 +304,7 @@ impl Runtime {
     }
     // ANCHOR_END: kill
 
-    // ANCHOR: delete
+    // ANCHOR: delete_check
     /// `delete`: removes a stopped (or never started) container; `force`
     /// kills a running one first. Afterwards nothing of it is left: no
     /// process, no cgroup, no state directory.
@@ -331,6 +333,8 @@ impl Runtime {
                 needed: "stopped (or use --force)",
             });
         }
+        // ANCHOR_END: delete_check
+        // ANCHOR: delete_teardown
         let narrator = self.log.narrator();
         if let (Some(pid), true) = (saved.pid, saved.is_alive()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
@@ -359,7 +363,7 @@ impl Runtime {
         self.log.info(&format!("deleted {id}"));
         Ok(())
     }
-    // ANCHOR_END: delete
+    // ANCHOR_END: delete_teardown
 
     /// `pause` / `resume`: chapter 03's freezer on the container's cgroup.
     pub fn freeze(&self, id: &str, frozen: bool) -> Result<(), RuntimeError> {

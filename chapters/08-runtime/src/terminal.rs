@@ -54,7 +54,7 @@ pub struct TerminalRequest {
     pub console: bool,
 }
 
-// ANCHOR: console_socket
+// ANCHOR: console_socket_open
 /// CHILD side, inside the container: open a pty from its /dev/ptmx, send the
 /// master to the engine, return the slave (to become stdio).
 pub fn open_and_send(request: &TerminalRequest) -> Result<RawFd, (String, Errno)> {
@@ -85,6 +85,8 @@ pub fn open_and_send(request: &TerminalRequest) -> Result<RawFd, (String, Errno)
         crate::devices::bind_console_here(&name)
             .map_err(|e| ("binding the terminal on /dev/console".to_string(), e))?;
     }
+    // ANCHOR_END: console_socket_open
+    // ANCHOR: console_socket_send
     // runc sends the pty's name as the message and the master as ancillary data.
     let fds = [master.as_raw_fd()];
     sendmsg::<()>(
@@ -101,4 +103,4 @@ pub fn open_and_send(request: &TerminalRequest) -> Result<RawFd, (String, Errno)
     unsafe { libc::close(request.socket) };
     Ok(slave.into_raw_fd())
 }
-// ANCHOR_END: console_socket
+// ANCHOR_END: console_socket_send
