@@ -104,7 +104,7 @@ struct Shim {
     client_pidfd: Option<OwnedFd>,
 }
 
-// ANCHOR: daemonize
+// ANCHOR: daemonize_detach
 /// `minibox shim`: detaches from the CLI, then runs the container to its end.
 pub fn main(options: ShimOptions) -> i32 {
     // Double fork: the CLI waits for this first process, which exits at
@@ -123,6 +123,8 @@ pub fn main(options: ShimOptions) -> i32 {
         // Safety: the CLI passed us this pipe's write end as this fd number.
         unsafe { File::from_raw_fd(fd) }
     });
+    // ANCHOR_END: daemonize_detach
+    // ANCHOR: daemonize_report
     match Shim::create(&options) {
         Ok(mut shim) => {
             // A detached run returns once the container runs, as docker's
@@ -155,7 +157,7 @@ pub fn main(options: ShimOptions) -> i32 {
         }
     }
 }
-// ANCHOR_END: daemonize
+// ANCHOR_END: daemonize_report
 
 fn report(ready: Option<File>, message: &Ready) {
     if let Some(mut pipe) = ready {
