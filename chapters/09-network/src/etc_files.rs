@@ -124,7 +124,7 @@ fn render(servers: &[Ipv4Addr], rest: &str) -> String {
     text
 }
 
-// ANCHOR: bind_into
+// ANCHOR: bind_into_find
 /// CHILD side, in the container's mount namespace before pivot_root:
 /// bind-mount each file over ROOT/etc/NAME (a missing one is left alone).
 pub fn bind_into(root: &Path, files: &EtcFiles, narrator: &Narrator) -> Result<(), HookError> {
@@ -147,6 +147,8 @@ pub fn bind_into(root: &Path, files: &EtcFiles, narrator: &Narrator) -> Result<(
             ));
             continue;
         };
+        // ANCHOR_END: bind_into_find
+        // ANCHOR: bind_into_mount
         let source = files.path(name);
         // MS_BIND: the same file, seen at a second place; onto the fd we
         // checked (/proc/self/fd/N), never onto a path looked up again.
@@ -174,7 +176,7 @@ pub fn bind_into(root: &Path, files: &EtcFiles, narrator: &Narrator) -> Result<(
     );
     Ok(())
 }
-// ANCHOR_END: bind_into
+// ANCHOR_END: bind_into_mount
 
 /// ROOT/etc/NAME as an O_PATH fd, resolved *inside* the root: a symlink in
 /// the image (resolv.conf → ../run/systemd/resolve/stub-resolv.conf) is

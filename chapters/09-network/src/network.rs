@@ -144,7 +144,7 @@ fn adopt(
     })
 }
 
-// ANCHOR: choose_subnet
+// ANCHOR: choose_subnet_asked
 /// The subnet for a new bridge: the one asked for, if no route of the host
 /// overlaps it; else the first of docker's pools that none overlaps.
 /// (A subnet already routed elsewhere — a VPN, docker0, the LAN — would make
@@ -172,6 +172,8 @@ fn choose_subnet(
             }),
         };
     }
+    // ANCHOR_END: choose_subnet_asked
+    // ANCHOR: choose_subnet_pools
     for candidate in Subnet::default_candidates() {
         match clash(&candidate) {
             None => return Ok(candidate),
@@ -188,7 +190,7 @@ fn choose_subnet(
     }
     Err(NetworkError::NoFreeSubnet)
 }
-// ANCHOR_END: choose_subnet
+// ANCHOR_END: choose_subnet_pools
 
 /// A device's name by index (if_indextoname(3), in our namespace).
 fn device_name(index: u32) -> Option<String> {
