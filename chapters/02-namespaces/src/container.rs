@@ -404,7 +404,7 @@ fn clone_hint(errno: Errno) -> &'static str {
     }
 }
 
-// ANCHOR: explain_failure
+// ANCHOR: explain_failure_unpack
 /// Turns "step + errno" from the child into an error that says what to do.
 fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) -> NamespaceError {
     let ChildFailure {
@@ -421,6 +421,8 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
         .rootfs_description
         .clone()
         .unwrap_or_else(|| rootfs.display().to_string());
+    // ANCHOR_END: explain_failure_unpack
+    // ANCHOR: explain_failure_hint
     let hint = match (step.as_str(), errno) {
         ("execvp", Errno::ENOENT) => {
             // The child looked, inside the new root: the command, or what it needs?
@@ -446,4 +448,4 @@ fn failure_to_error(failure: ChildFailure, spec: &ContainerSpec, rootfs: &Path) 
     };
     NamespaceError::Setup { step, errno, hint }
 }
-// ANCHOR_END: explain_failure
+// ANCHOR_END: explain_failure_hint
