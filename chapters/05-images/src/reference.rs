@@ -36,7 +36,7 @@ pub struct ReferenceError {
 }
 
 impl Reference {
-    // ANCHOR: parse
+    // ANCHOR: parse_split
     /// Parses and normalises `text`.
     ///
     /// The first path component is a registry if it looks like a host name:
@@ -62,6 +62,8 @@ impl Reference {
             Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
             None => (rest, None),
         };
+        // ANCHOR_END: parse_split
+        // ANCHOR: parse_registry
         let (registry, repository) = match name.split_once('/') {
             Some((first, path)) if looks_like_registry(first) => {
                 (first.to_string(), path.to_string())
@@ -78,7 +80,7 @@ impl Reference {
         } else {
             repository
         };
-        // ANCHOR_END: parse
+        // ANCHOR_END: parse_registry
         check_registry(&registry).map_err(|p| fail(&p))?;
         check_repository(&repository).map_err(|p| fail(&p))?;
         if let Some(tag) = tag {
