@@ -164,7 +164,7 @@ impl Transport {
         self.retry
     }
 
-    // ANCHOR: send_retrying
+    // ANCHOR: send_retrying_decide
     /// Sends what `build` makes, again after a 5xx, a 429 or a dropped
     /// connection, waiting as the policy says. The last response is returned
     /// even when it is still a 5xx or 429: the caller turns it into an error
@@ -195,6 +195,8 @@ impl Transport {
                 },
                 Err(error) => return Err(error),
             };
+            // ANCHOR_END: send_retrying_decide
+            // ANCHOR: send_retrying_wait
             self.tracer.note(&format!(
                 "{} {} {what}: try {} of {} in {:.1} s",
                 exchange.method,
@@ -206,7 +208,7 @@ impl Transport {
             std::thread::sleep(wait);
         }
     }
-    // ANCHOR_END: send_retrying
+    // ANCHOR_END: send_retrying_wait
 }
 
 /// A connection that broke or stalled is worth another try; one that was
