@@ -69,7 +69,7 @@ while read -r module; do
     fi
 done </minibox-vm/modules.list
 
-# ANCHOR: controllers
+# ANCHOR: tmp_disk
 # /tmp: the ext4 disk the host attached (see run-v2-lane for why not tmpfs).
 # Mounted on /tmp it would hide a checkout that lives under /tmp (the test
 # executables sit at their host paths): then it goes to /var/tmp, and TMPDIR
@@ -85,7 +85,9 @@ else
     [ "$tmpdir" = /var/tmp ] || mount -t tmpfs -o mode=1777 tmpfs /tmp
 fi
 export TMPDIR="$tmpdir"
+# ANCHOR_END: tmp_disk
 
+# ANCHOR: controllers
 # Enable every controller the kernel offers in a cgroup's subtree_control,
 # like systemd does for the root and its slices.
 cg=/sys/fs/cgroup
