@@ -16,6 +16,10 @@ use std::process::Command;
 
 /// The rootfs path the pages use; each run substitutes a fresh temporary one.
 const BOOK_ROOTFS: &str = "/var/tmp/minibox/rootfs";
+/// minibox's default --root, as the pages show it; each block gets a fresh
+/// temporary one (through MINIBOX_ROOT), so a replay never touches the
+/// machine's own images and containers.
+const BOOK_ENGINE_ROOT: &str = "/var/lib/minibox";
 /// The hostname of the machine the pages were captured on; this host's name is
 /// shown as this one, so the pages check out on any machine.
 const BOOK_HOSTNAME: &str = "vm";
@@ -135,6 +139,8 @@ fn try_it_blocks_match_the_real_binaries() {
     for block in &blocks {
         let rootfs = Rootfs::busybox();
         let rootfs_path = rootfs.path().display().to_string();
+        let engine_root = EngineRoot::new(&bin_dir);
+        let engine_root_path = engine_root.dir.path().display().to_string();
         let mut output = String::new();
         for command in &block.commands {
             let command = command
@@ -142,17 +148,26 @@ fn try_it_blocks_match_the_real_binaries() {
                 .unwrap_or(command)
                 .replace(BOOK_ROOTFS, &rootfs_path);
             let command = command.replace("target/debug/", &format!("{}/", bin_dir.display()));
-            let out = run(Command::new("/bin/sh")
+            let mut shell = Command::new("/bin/sh");
+            shell
                 .arg("-c")
                 .arg(format!("exec 2>&1; {command}"))
                 .current_dir(&root)
-                // The bridge would touch this machine's network: pages show
-                // it in a namespace of their own (engine_network.rs tests it).
-                .env("MINIBOX_NETWORK", "none")
-                .env("NO_COLOR", "1"));
-            output
-                .push_str(&String::from_utf8_lossy(&out.stdout).replace(&rootfs_path, BOOK_ROOTFS));
+                .env("MINIBOX_ROOT", &engine_root_path)
+                .env("NO_COLOR", "1");
+            // The bridge would touch this machine's network: only a command
+            // the page runs in a network namespace of its own gets it.
+            if !in_own_network_namespace(&command) {
+                shell.env("MINIBOX_NETWORK", "none");
+            }
+            let out = run(&mut shell);
+            output.push_str(
+                &String::from_utf8_lossy(&out.stdout)
+                    .replace(&rootfs_path, BOOK_ROOTFS)
+                    .replace(&engine_root_path, BOOK_ENGINE_ROOT),
+            );
         }
+        drop(engine_root);
         let output = as_book_hostname(&output);
         let actual: Vec<String> = output.lines().map(normalise).collect();
         for line in &block.expected {
@@ -170,6 +185,47 @@ fn try_it_blocks_match_the_real_binaries() {
         "the book drifted from the code:\n{}",
         failures.join("\n")
     );
+}
+
+/// `nsenter --net=…` or `ip netns exec …`: a namespace the page made (and
+/// deletes), where a bridge, veths and firewall rules touch nothing else.
+fn in_own_network_namespace(command: &str) -> bool {
+    command.starts_with("nsenter --net=") || command.starts_with("ip netns exec ")
+}
+
+/// A block's engine root. Dropped, it removes what the block left running
+/// (a failed block may leave a container), then the directory.
+struct EngineRoot {
+    dir: tempfile::TempDir,
+    minibox: PathBuf,
+}
+
+impl EngineRoot {
+    fn new(bin_dir: &Path) -> EngineRoot {
+        let dir = tempfile::Builder::new()
+            .prefix("mbx-book-")
+            .tempdir()
+            .expect("tempdir");
+        EngineRoot {
+            dir,
+            minibox: bin_dir.join("minibox"),
+        }
+    }
+}
+
+impl Drop for EngineRoot {
+    fn drop(&mut self) {
+        let minibox = |args: &[&str]| {
+            run(Command::new(&self.minibox)
+                .arg("--root")
+                .arg(self.dir.path())
+                .args(args))
+        };
+        let ids = minibox(&["ps", "-aq", "--no-trunc"]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            minibox(&["rm", "-f", id]);
+        }
+    }
 }
 
 /// An exclusive lock on /var/tmp/minibox/.book-try-it.lock, held while the
