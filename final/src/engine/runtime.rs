@@ -169,6 +169,28 @@ impl RuntimeClient {
         ))
     }
 
+    /// Runs a binary runtime's `create` or `exec`, whose stdio are the
+    /// container's (so the reason for a failure is in its log), and returns
+    /// the PID it wrote to `pid_file`.
+    fn call_for_pid(&self, what: &str, mut cmd: Command, pid_file: &Path) -> Result<i32> {
+        let status = cmd.status().map_err(|e| {
+            EngineError::Runtime(format!("running {}: {e}", self.kind.display_name()))
+        })?;
+        if !status.success() {
+            return Err(runtime_failure(
+                what,
+                &self.kind,
+                "",
+                &self.last_log_error(),
+            ));
+        }
+        let text = std::fs::read_to_string(pid_file)
+            .map_err(EngineError::io("reading the runtime's pid file", pid_file))?;
+        text.trim().parse().map_err(|_| {
+            EngineError::Runtime(format!("{} holds no PID: {text:?}", pid_file.display()))
+        })
+    }
+
     /// The last `"level":"error"` line of the runtime's log (what containerd shows).
     fn last_log_error(&self) -> String {
         std::fs::read_to_string(&self.log)
@@ -220,27 +242,10 @@ impl RuntimeClient {
                     cmd.arg("--console-socket").arg(socket);
                 }
                 cmd.arg(id);
-                let out = cmd
-                    .stdin(Stdio::from(stdio.stdin))
+                cmd.stdin(Stdio::from(stdio.stdin))
                     .stdout(Stdio::from(stdio.stdout))
-                    .stderr(Stdio::from(stdio.stderr))
-                    .status()
-                    .map_err(|e| {
-                        EngineError::Runtime(format!("running {}: {e}", path.display()))
-                    })?;
-                if !out.success() {
-                    return Err(runtime_failure(
-                        "create",
-                        &self.kind,
-                        "",
-                        &self.last_log_error(),
-                    ));
-                }
-                let text = std::fs::read_to_string(pid_file)
-                    .map_err(EngineError::io("reading the runtime's pid file", pid_file))?;
-                text.trim().parse().map_err(|_| {
-                    EngineError::Runtime(format!("{} holds no PID: {text:?}", pid_file.display()))
-                })
+                    .stderr(Stdio::from(stdio.stderr));
+                self.call_for_pid("create", cmd, pid_file)
             }
         }
     }
@@ -336,22 +341,7 @@ impl RuntimeClient {
                     cmd.arg("--tty").arg("--console-socket").arg(socket);
                 }
                 cmd.arg(id);
-                let status = cmd.status().map_err(|e| {
-                    EngineError::Runtime(format!("running {}: {e}", path.display()))
-                })?;
-                if !status.success() {
-                    return Err(runtime_failure(
-                        "exec",
-                        &self.kind,
-                        "",
-                        &self.last_log_error(),
-                    ));
-                }
-                let text = std::fs::read_to_string(pid_file)
-                    .map_err(EngineError::io("reading the runtime's pid file", pid_file))?;
-                text.trim().parse().map_err(|_| {
-                    EngineError::Runtime(format!("{} holds no PID: {text:?}", pid_file.display()))
-                })
+                self.call_for_pid("exec", cmd, pid_file)
             }
         }
     }
