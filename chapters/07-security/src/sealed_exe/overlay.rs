@@ -56,7 +56,7 @@ struct EmptyDir(std::path::PathBuf);
 impl EmptyDir {
     fn new() -> Result<EmptyDir, SecurityError> {
         // /run: a tmpfs only root writes, emptied at boot. (overlayfs refuses
-        // layers inside one another; for a binary under /run the copy serves.)
+        // layers inside one another: for a binary right in /run or / the copy serves.)
         let base = if Path::new("/run").is_dir() {
             std::path::PathBuf::from("/run")
         } else {
