@@ -806,3 +806,33 @@ fn the_shim_and_exec_run_from_an_unwritable_view_of_the_binary() {
     assert!(root.run(&["rm", "-f", "held"]).status.success());
     assert!(no_mounts_under(root.path()));
 }
+
+#[test]
+fn a_closed_stderr_ends_the_narration_not_the_run() {
+    if !require_root("a_closed_stderr_ends_the_narration_not_the_run") {
+        return;
+    }
+    // A reader of the narration that goes away (`minibox run -v … 2>&1 |
+    // head -3`): the CLI loses its stderr, the container still runs to its
+    // end, the exit code is the container's, and --rm still cleans up.
+    let root = Root::new();
+    for lines in [0, 1, 3, 6] {
+        let mut cmd = root.command(&[
+            "run",
+            "--rm",
+            "--verbose",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 7",
+        ]);
+        let run = minibox_testkit::broken_pipe::closed_stderr_keeps_exit_code(
+            &mut cmd,
+            lines,
+            7,
+            "minibox run --verbose",
+        );
+        assert_eq!(run.other, "out\n", "the container's stdout is intact");
+        root.assert_clean();
+    }
+}
