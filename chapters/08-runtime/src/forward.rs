@@ -5,7 +5,10 @@ use crate::error::RuntimeError;
 use ch01_chroot::Exit;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
-const FORWARDED: [Signal; 6] = [
+/// What a supervisor passes on to its container: the stop signals a
+/// terminal or `kill` sends, and the two left to programs (the engine's
+/// attached CLI passes the same ones).
+pub const FORWARDED: [Signal; 6] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,

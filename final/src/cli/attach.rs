@@ -3,6 +3,7 @@
 //! says how it ended.
 
 use super::terminal::{self, RawMode};
+use ch08_runtime::forward::FORWARDED;
 use minibox::engine::shim::protocol;
 use minibox::Engine;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -10,15 +11,6 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-
-const FORWARDED: [Signal; 6] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-];
 
 /// Signals we take through a signalfd (blocked first, so none is lost).
 pub fn signal_fd() -> anyhow::Result<SignalFd> {
